@@ -1,0 +1,165 @@
+/* xsig: one signal-handling API for POSIX and Windows.
+ *
+ * Two phases, as in CPython: the OS-level handler only counts the signal in an
+ * atomic slot and wakes the program through a pipe (POSIX) or a socket pair
+ * (Windows). User callbacks run later, in ordinary code, from xsig_dispatch() or
+ * xsig_wait(), or from any event loop that polls xsig_wakeup_handle().
+ *
+ * Every function returns 0 or a positive count on success and a negative XSIG_E*
+ * code on failure, unless its comment says otherwise. */
+#ifndef XSIG_XSIG_H
+#define XSIG_XSIG_H
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(XSIG_SHARED)
+#ifdef XSIG_BUILDING
+#define XSIG_EXTERN __declspec(dllexport)
+#else
+#define XSIG_EXTERN __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) && defined(XSIG_BUILDING)
+#define XSIG_EXTERN __attribute__((visibility("default")))
+#else
+#define XSIG_EXTERN
+#endif
+
+/* Signal numbers are the platform's own (SIGINT, SIGTERM...). On Windows the
+ * header also defines the POSIX names the CRT lacks (SIGHUP, SIGQUIT, SIGKILL,
+ * SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD, SIGPIPE, SIGWINCH...), with the Linux
+ * numbers, so portable code compiles everywhere; xsig_support() says what works. */
+#ifdef _WIN32
+#ifndef SIGHUP
+#define SIGHUP 1
+#endif
+#ifndef SIGQUIT
+#define SIGQUIT 3
+#endif
+#ifndef SIGKILL
+#define SIGKILL 9
+#endif
+#ifndef SIGUSR1
+#define SIGUSR1 10
+#endif
+#ifndef SIGUSR2
+#define SIGUSR2 12
+#endif
+#ifndef SIGPIPE
+#define SIGPIPE 13
+#endif
+#ifndef SIGALRM
+#define SIGALRM 14
+#endif
+#ifndef SIGCHLD
+#define SIGCHLD 17
+#endif
+#ifndef SIGSTOP
+#define SIGSTOP 19
+#endif
+#ifndef SIGWINCH
+#define SIGWINCH 28
+#endif
+#endif
+
+/* ---- errors: 0 or a positive count on success, a negative XSIG_E* on failure */
+#define XSIG_EINVAL    (-1) /* not a signal / bad argument */
+#define XSIG_ENOTSUP   (-2) /* cannot be caught on this platform (SIGKILL, SIGSTOP, SIGHUP on Windows) */
+#define XSIG_EFAULTSIG (-3) /* fault signal (SEGV, BUS, ILL, FPE, TRAP, SYS, ABRT): refused */
+#define XSIG_ESTATE    (-4) /* not initialised, or not allowed now (e.g. dispatching a context from its own callback) */
+#define XSIG_ENOMEM    (-5)
+#define XSIG_ESYS      (-6) /* an OS call failed; xsig_os_error() has errno / GetLastError() */
+#define XSIG_ESRCH     (-7) /* no such process (xsig_send) */
+#define XSIG_EPERM     (-8) /* not permitted (xsig_send) */
+XSIG_EXTERN const char *xsig_strerror(int err);
+XSIG_EXTERN int xsig_os_error(void); /* errno or GetLastError() of the last XSIG_ESYS in this thread */
+
+/* ---- what this platform can do (the seed's cross-platform table, asked at run time) */
+typedef enum xsig_support {
+  XSIG_UNSUPPORTED = 0, /* cannot be watched here */
+  XSIG_EMULATED = 1,    /* watchable, but the OS delivers it in another form (Windows: SIGTERM from console close/logoff/shutdown) */
+  XSIG_NATIVE = 2       /* the OS delivers this very signal */
+} xsig_support_t;
+XSIG_EXTERN xsig_support_t xsig_support(int signum);
+XSIG_EXTERN int xsig_is_portable(int signum); /* 1 for SIGINT and SIGTERM: the subset every platform delivers */
+XSIG_EXTERN const char *xsig_platform(void);  /* "linux", "darwin", "freebsd", "windows"... */
+XSIG_EXTERN int xsig_signals(int *out, size_t cap); /* every signal number known here: writes at most cap, returns the total (out may be NULL when cap is 0) */
+XSIG_EXTERN const char *xsig_name(int signum);      /* "SIGTERM"; NULL when unknown */
+XSIG_EXTERN int xsig_from_name(const char *name);   /* "SIGTERM", "TERM", "term", "15" -> 15; XSIG_EINVAL */
+typedef enum xsig_feature {
+  XSIG_FEAT_SIGINFO,        /* events carry the sender's pid */
+  XSIG_FEAT_QUEUED,         /* realtime signals queue (counted exactly) */
+  XSIG_FEAT_PROCESS_GROUPS, /* xsig_send_group */
+  XSIG_FEAT_ALARM,          /* SIGALRM from a timer */
+  XSIG_FEAT_WAKEUP_FD,      /* the wakeup handle is a file descriptor (POSIX) */
+  XSIG_FEAT_WAKEUP_SOCKET   /* the wakeup handle is a SOCKET (Windows) */
+} xsig_feature_t;
+XSIG_EXTERN int xsig_has(xsig_feature_t f);
+
+/* ---- lifetime: process-wide, reference counted, thread safe */
+XSIG_EXTERN int xsig_init(void);      /* creates the default context; installs no handler yet */
+XSIG_EXTERN void xsig_shutdown(void); /* last reference: frees the default context, removes every watch,
+                                         puts back every previous disposition, closes handles */
+
+/* ---- contexts: one per event loop / component. Each has its own wakeup handle and
+ * its own watches; every context watching a signal sees every delivery of it, so two
+ * components of one process never steal each other's signals. NULL = the default context.
+ * A context must not be freed while it is being dispatched. */
+typedef struct xsig_ctx xsig_ctx_t;
+XSIG_EXTERN int xsig_ctx_new(xsig_ctx_t **out);
+XSIG_EXTERN void xsig_ctx_free(xsig_ctx_t *ctx);
+
+/* ---- watching */
+typedef enum xsig_source {
+  XSIG_SRC_KERNEL,  /* a real OS signal (kill, terminal, timer) */
+  XSIG_SRC_CONSOLE, /* a Windows console control event */
+  XSIG_SRC_SERVICE, /* a Windows service control */
+  XSIG_SRC_SELF     /* xsig_feed; xsig_raise where the OS has no such signal to raise (Windows) */
+} xsig_source_t;
+typedef struct xsig_event {
+  int signum;
+  uint32_t count;     /* deliveries folded into this event since the last dispatch (>= 1) */
+  int64_t sender_pid; /* -1 when unknown */
+  xsig_source_t source;
+  uint32_t native; /* POSIX: si_code; Windows: the CTRL_*_EVENT or SERVICE_CONTROL_* value */
+} xsig_event_t;
+typedef void (*xsig_cb)(const xsig_event_t *ev, void *user);
+typedef struct xsig_watch xsig_watch_t; /* opaque */
+#define XSIG_ONESHOT 1u                 /* removed after its first callback */
+XSIG_EXTERN int xsig_watch(xsig_ctx_t *ctx, int signum, xsig_cb cb, void *user, unsigned flags,
+                           xsig_watch_t **out); /* out may be NULL */
+XSIG_EXTERN int xsig_unwatch(xsig_watch_t *w);  /* safe from any thread and from inside a callback */
+
+/* ---- dispatch: callbacks run here, in ordinary code, never in signal context */
+#ifdef _WIN32
+typedef uintptr_t xsig_handle_t; /* a SOCKET */
+#else
+typedef int xsig_handle_t; /* a file descriptor */
+#endif
+XSIG_EXTERN xsig_handle_t xsig_wakeup_handle(xsig_ctx_t *ctx); /* readable while a signal is pending: for poll/epoll/select/WSAPoll/libuv */
+XSIG_EXTERN int xsig_dispatch(xsig_ctx_t *ctx);             /* runs the callbacks of pending signals; returns how many ran; never blocks */
+XSIG_EXTERN int xsig_wait(xsig_ctx_t *ctx, int timeout_ms); /* waits (-1: forever) for a signal, then dispatches; 0 on timeout */
+XSIG_EXTERN uint32_t xsig_pending(xsig_ctx_t *ctx, int signum); /* deliveries not yet dispatched (flag-style polling) */
+XSIG_EXTERN int xsig_feed(int signum); /* async-signal-safe: report a signal caught elsewhere (another library's handler, a sigwait thread) */
+
+/* ---- dispositions and sending */
+XSIG_EXTERN int xsig_ignore(int signum);  /* SIG_IGN (Windows SIGINT: SetConsoleCtrlHandler(NULL, TRUE)) */
+XSIG_EXTERN int xsig_default(int signum); /* SIG_DFL */
+typedef enum xsig_disposition {
+  XSIG_DISP_DEFAULT,
+  XSIG_DISP_IGNORED,
+  XSIG_DISP_XSIG,
+  XSIG_DISP_OTHER
+} xsig_disposition_t;
+XSIG_EXTERN int xsig_disposition(int signum); /* what is installed now; negative XSIG_E* on error */
+XSIG_EXTERN int xsig_raise(int signum);       /* to this process, through the same path a real signal takes */
+XSIG_EXTERN int xsig_send(int64_t pid, int signum); /* POSIX kill(); Windows: see README */
+XSIG_EXTERN int xsig_send_group(int64_t pgid, int signum);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

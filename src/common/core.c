@@ -1,0 +1,565 @@
+/* The portable engine: contexts, watches, delivery counters and dispatch.
+ *
+ * Delivery is counted once per signal, process-wide (xsig__sigs). Each context
+ * remembers how many deliveries of each watched signal it has already dispatched
+ * ('seen'), so every context sees every delivery and none consumes another's.
+ * The signal handler never takes a lock: it reads only the per-signal records and
+ * the slot list, whose entries are reused but never freed. */
+#include "xsig_int.h"
+#include <stdlib.h>
+#include <string.h>
+
+struct xsig_watch {
+  xsig_ctx_t *ctx;
+  int sig;
+  xsig_cb cb;
+  void *user;
+  unsigned flags;
+  uint64_t seq; /* order of addition within the context */
+  xsig_watch_t *prev, *next;
+  const void *running; /* thread running its callback */
+  int dead;            /* removed from its list */
+  int orphan;          /* removed while running, nobody waits: its dispatcher frees it */
+};
+
+struct wlist {
+  xsig_watch_t *head, *tail;
+};
+
+struct xsig_ctx {
+  xsig__slot_t *slot;
+  xsig__pair_t pair;
+  struct wlist w[XSIG__NSIG];
+  _Atomic uint32_t seen[XSIG__NSIG];
+  const void *_Atomic dispatcher; /* thread that holds the dispatching role */
+  xsig_watch_t *iter;             /* next watch of the running event, kept valid by unlink */
+  uint64_t seq;
+  int doomed; /* freed while being dispatched: the dispatcher destroys it */
+  xsig_ctx_t *next;
+};
+
+xsig__sigrec_t xsig__sigs[XSIG__NSIG];
+
+static xsig__mutex_t lock = XSIG__MUTEX_INIT;
+static xsig__cond_t idle = XSIG__COND_INIT; /* a watch's callback returned */
+static xsig__slot_t *_Atomic slots;
+static int init_refs, ctx_refs, started;
+static int watchers[XSIG__NSIG]; /* contexts watching each signal */
+static xsig_ctx_t *_Atomic defctx;
+static xsig_ctx_t *ctxs;
+
+/* A thread's identity is the address of its own copy of this byte: unlike a
+ * pthread_t it is the same in a fork child for the forking thread. */
+static _Thread_local char tls_me;
+static _Thread_local int tls_in_cb;
+static _Thread_local int tls_os_error;
+#define ME ((const void *)&tls_me)
+
+void xsig__lock(void) {
+  xsig__os_mutex_lock(&lock);
+}
+
+void xsig__unlock(void) {
+  xsig__os_mutex_unlock(&lock);
+}
+
+void xsig__set_os_error(int err) {
+  tls_os_error = err;
+}
+
+int xsig_os_error(void) {
+  return tls_os_error;
+}
+
+/* ---------------------------------------------------------------- signal side */
+
+void xsig__record(int sig, int64_t pid, xsig_source_t src, uint32_t native) {
+  if (sig <= 0 || sig >= XSIG__NSIG) return;
+  atomic_store_explicit(&xsig__sigs[sig].last, xsig__pack(pid, src, native), memory_order_relaxed);
+  atomic_fetch_add_explicit(&xsig__sigs[sig].count, 1, memory_order_release);
+}
+
+int xsig__wake(int sig, const xsig__slot_t *skip) {
+  int n = 0;
+  xsig__slot_t *s = atomic_load_explicit(&slots, memory_order_acquire);
+  for (; s; s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+    if (s == skip || !xsig__maskbit(s->mask, sig)) continue;
+    /* Pairs with slot_release(): either it sees us in 'users' and waits, or we
+     * see wr already gone. Both sides are seq_cst on purpose. */
+    atomic_fetch_add(&s->users, 1);
+    intptr_t wr = atomic_load(&s->wr);
+    if (wr != -1) {
+      xsig__os_pair_poke(wr);
+      n++;
+    }
+    atomic_fetch_sub(&s->users, 1);
+  }
+  return n;
+}
+
+void xsig__deliver(int sig, int64_t pid, xsig_source_t src, uint32_t native,
+                   const xsig__slot_t *skip) {
+  xsig__record(sig, pid, src, native);
+  xsig__wake(sig, skip);
+}
+
+int xsig__watched(int sig) {
+  if (sig <= 0 || sig >= XSIG__NSIG) return 0;
+  xsig__slot_t *s = atomic_load_explicit(&slots, memory_order_acquire);
+  for (; s; s = atomic_load_explicit(&s->next, memory_order_acquire))
+    if (xsig__maskbit(s->mask, sig) && atomic_load(&s->wr) != -1) return 1;
+  return 0;
+}
+
+int xsig_feed(int signum) {
+  if (signum <= 0 || signum >= XSIG__NSIG) return XSIG_EINVAL;
+  xsig__deliver(signum, -1, XSIG_SRC_SELF, 0, NULL);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- slots */
+
+static void mask_set(xsig__slot_t *s, int sig, int on) {
+  uint32_t bit = 1u << (sig % 32);
+  if (on) atomic_fetch_or(&s->mask[sig / 32], bit);
+  else atomic_fetch_and(&s->mask[sig / 32], ~bit);
+}
+
+static xsig__slot_t *slot_claim(void) {
+  xsig__slot_t *s = atomic_load(&slots);
+  for (; s; s = atomic_load(&s->next)) {
+    int free_ = 0;
+    if (atomic_compare_exchange_strong(&s->claimed, &free_, 1)) return s;
+  }
+  s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  atomic_init(&s->wr, -1);
+  atomic_init(&s->claimed, 1);
+  atomic_init(&s->next, atomic_load(&slots));
+  atomic_store_explicit(&slots, s, memory_order_release);
+  return s;
+}
+
+static void slot_release(xsig__slot_t *s) {
+  for (int i = 0; i < XSIG__MASKWORDS; i++) atomic_store(&s->mask[i], 0);
+  atomic_store(&s->wr, -1);
+  while (atomic_load(&s->users)) {
+    /* a handler is inside write(): it finishes in microseconds */
+  }
+  atomic_store(&s->claimed, 0);
+}
+
+/* ---------------------------------------------------------------- engine */
+
+static int engine_hold(void) {
+  if (started) return 0;
+  int r = xsig__os_start();
+  if (r < 0) return r;
+  started = 1;
+  return 0;
+}
+
+static void engine_release(void) {
+  if (started && init_refs == 0 && ctx_refs == 0) {
+    xsig__os_stop();
+    started = 0;
+  }
+}
+
+static int ctx_open(xsig_ctx_t **out) {
+  xsig_ctx_t *c = calloc(1, sizeof *c);
+  if (!c) return XSIG_ENOMEM;
+  int r = xsig__os_pair_open(&c->pair);
+  if (r < 0) {
+    free(c);
+    return r;
+  }
+  c->slot = slot_claim();
+  if (!c->slot) {
+    xsig__os_pair_close(&c->pair);
+    free(c);
+    return XSIG_ENOMEM;
+  }
+  atomic_store(&c->slot->wr, c->pair.wr);
+  c->next = ctxs;
+  ctxs = c;
+  *out = c;
+  return 0;
+}
+
+static void ctx_destroy(xsig_ctx_t *c) {
+  slot_release(c->slot);
+  xsig__os_pair_close(&c->pair);
+  free(c);
+}
+
+static void unlink_watch(xsig_watch_t *w) {
+  xsig_ctx_t *c = w->ctx;
+  struct wlist *l = &c->w[w->sig];
+  if (c->iter == w) c->iter = w->next;
+  if (w->prev) w->prev->next = w->next;
+  else l->head = w->next;
+  if (w->next) w->next->prev = w->prev;
+  else l->tail = w->prev;
+  w->dead = 1;
+  if (l->head) return;
+  mask_set(c->slot, w->sig, 0);
+  if (--watchers[w->sig] == 0) xsig__os_uninstall(w->sig);
+}
+
+/* Called with the lock held; returns with it held, w freed or handed over. */
+static void drop_watch(xsig_watch_t *w) {
+  unlink_watch(w);
+  if (w->running && tls_in_cb) {
+    w->orphan = 1;
+    return;
+  }
+  while (w->running) xsig__os_cond_wait(&idle, &lock);
+  free(w);
+}
+
+/* Unlinks the context and removes its watches; the struct goes now or, when a
+ * dispatch is under way, when that dispatch ends. */
+static void ctx_close(xsig_ctx_t *c) {
+  for (int s = 1; s < XSIG__NSIG; s++)
+    while (c->w[s].head) drop_watch(c->w[s].head);
+  for (xsig_ctx_t **p = &ctxs; *p; p = &(*p)->next)
+    if (*p == c) {
+      *p = c->next;
+      break;
+    }
+  if (atomic_load(&c->dispatcher)) c->doomed = 1;
+  else ctx_destroy(c);
+}
+
+void xsig__after_fork_child(void) {
+  for (xsig_ctx_t *c = ctxs; c; c = c->next) {
+    xsig__os_pair_close(&c->pair);
+    if (xsig__os_pair_open(&c->pair) < 0) c->pair.rd = c->pair.wr = -1;
+    atomic_store(&c->slot->wr, c->pair.wr);
+    atomic_store(&c->slot->users, 0);
+    for (int s = 1; s < XSIG__NSIG; s++) {
+      atomic_store(&c->seen[s], atomic_load(&xsig__sigs[s].count));
+      for (xsig_watch_t *w = c->w[s].head; w; w = w->next)
+        if (w->running != ME) w->running = NULL;
+    }
+    if (atomic_load(&c->dispatcher) != ME) atomic_store(&c->dispatcher, NULL);
+  }
+}
+
+/* A child made by raw clone or _Fork skipped pthread_atfork: rebuild on first use. */
+static void check_fork(void) {
+  if (!started) return;
+  if (xsig__os_forked()) xsig__after_fork_child();
+}
+
+int xsig_init(void) {
+  xsig__lock();
+  int r = engine_hold();
+  if (r == 0 && init_refs == 0) {
+    xsig_ctx_t *c;
+    r = ctx_open(&c);
+    if (r == 0) atomic_store(&defctx, c);
+  }
+  if (r == 0) init_refs++;
+  else engine_release();
+  xsig__unlock();
+  return r;
+}
+
+void xsig_shutdown(void) {
+  xsig__lock();
+  if (init_refs > 0 && --init_refs == 0) {
+    xsig_ctx_t *c = atomic_exchange(&defctx, NULL);
+    if (c) ctx_close(c);
+    engine_release();
+  }
+  xsig__unlock();
+}
+
+int xsig_ctx_new(xsig_ctx_t **out) {
+  if (!out) return XSIG_EINVAL;
+  *out = NULL;
+  xsig__lock();
+  check_fork();
+  int r = engine_hold();
+  if (r == 0) r = ctx_open(out);
+  if (r == 0) ctx_refs++;
+  else engine_release();
+  xsig__unlock();
+  return r;
+}
+
+void xsig_ctx_free(xsig_ctx_t *c) {
+  if (!c) return;
+  xsig__lock();
+  if (c != atomic_load(&defctx)) { /* the default context belongs to xsig_shutdown */
+    ctx_close(c);
+    ctx_refs--;
+    engine_release();
+  }
+  xsig__unlock();
+}
+
+/* With the lock held. */
+static xsig_ctx_t *resolve(xsig_ctx_t *c) {
+  check_fork();
+  return c ? c : atomic_load(&defctx);
+}
+
+xsig__slot_t *xsig__ctx_slot(xsig_ctx_t *c) {
+  return c->slot;
+}
+
+xsig__pair_t *xsig__ctx_pair(xsig_ctx_t *c) {
+  return &c->pair;
+}
+
+xsig_handle_t xsig_wakeup_handle(xsig_ctx_t *ctx) {
+  xsig__lock();
+  xsig_ctx_t *c = resolve(ctx);
+  intptr_t rd = c ? c->pair.rd : -1;
+  xsig__unlock();
+  return (xsig_handle_t)rd;
+}
+
+/* ---------------------------------------------------------------- watching */
+
+static int check_watchable(int sig) {
+  if (!xsig__known(sig)) return XSIG_EINVAL;
+  if (xsig__is_fault(sig)) return XSIG_EFAULTSIG;
+  if (xsig_support(sig) == XSIG_UNSUPPORTED) return XSIG_ENOTSUP;
+  return 0;
+}
+
+int xsig_watch(xsig_ctx_t *ctx, int sig, xsig_cb cb, void *user, unsigned flags,
+               xsig_watch_t **out) {
+  if (out) *out = NULL;
+  if (!cb || (flags & ~XSIG_ONESHOT)) return XSIG_EINVAL;
+  int r = check_watchable(sig);
+  if (r < 0) return r;
+  xsig_watch_t *w = calloc(1, sizeof *w);
+  if (!w) return XSIG_ENOMEM;
+  xsig__lock();
+  xsig_ctx_t *c = resolve(ctx);
+  if (!c) {
+    r = XSIG_ESTATE;
+  } else if (!c->w[sig].head) {
+    /* Baseline first, then interest, then the handler: a delivery after the
+     * handler is installed is always both counted and seen. */
+    atomic_store(&c->seen[sig], atomic_load(&xsig__sigs[sig].count));
+    mask_set(c->slot, sig, 1);
+    if (watchers[sig]++ == 0 && (r = xsig__os_install(sig)) < 0) {
+      watchers[sig]--;
+      mask_set(c->slot, sig, 0);
+    }
+  }
+  if (r < 0) {
+    xsig__unlock();
+    free(w);
+    return r;
+  }
+  *w = (xsig_watch_t){.ctx = c, .sig = sig, .cb = cb, .user = user, .flags = flags};
+  w->seq = ++c->seq;
+  struct wlist *l = &c->w[sig];
+  w->prev = l->tail;
+  if (l->tail) l->tail->next = w;
+  else l->head = w;
+  l->tail = w;
+  xsig__unlock();
+  if (out) *out = w;
+  return 0;
+}
+
+int xsig_unwatch(xsig_watch_t *w) {
+  if (!w) return XSIG_EINVAL;
+  xsig__lock();
+  int r = XSIG_EINVAL;
+  if (!w->dead) {
+    drop_watch(w);
+    r = 0;
+  }
+  xsig__unlock();
+  return r;
+}
+
+uint32_t xsig_pending(xsig_ctx_t *ctx, int sig) {
+  if (sig <= 0 || sig >= XSIG__NSIG) return 0;
+  xsig__lock();
+  xsig_ctx_t *c = resolve(ctx);
+  uint32_t n = 0;
+  if (c && xsig__maskbit(c->slot->mask, sig))
+    n = atomic_load(&xsig__sigs[sig].count) - atomic_load(&c->seen[sig]);
+  xsig__unlock();
+  return n;
+}
+
+int xsig__ctx_has_pending(xsig_ctx_t *c) {
+  for (int i = 0; i < XSIG__MASKWORDS; i++) {
+    uint32_t m = atomic_load_explicit(&c->slot->mask[i], memory_order_acquire);
+    for (; m; m &= m - 1) {
+      int s = i * 32 + __builtin_ctz(m);
+      if (atomic_load_explicit(&xsig__sigs[s].count, memory_order_acquire) !=
+          atomic_load_explicit(&c->seen[s], memory_order_relaxed))
+        return 1;
+    }
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static void unpack(uint64_t v, xsig_event_t *ev) {
+  uint32_t native = (uint32_t)(v >> 32) & 0xffffffu;
+  if (native & 0x800000u) native |= 0xff000000u; /* si_code may be negative */
+  ev->sender_pid = (int32_t)(uint32_t)v;
+  ev->native = native;
+  ev->source = (xsig_source_t)(v >> 56);
+}
+
+/* Takes this context's undispatched deliveries; returns how many signals had any. */
+static int collect(xsig_ctx_t *c, xsig_event_t *evs) {
+  int n = 0;
+  for (int i = 0; i < XSIG__MASKWORDS; i++) {
+    uint32_t m = atomic_load_explicit(&c->slot->mask[i], memory_order_acquire);
+    for (; m; m &= m - 1) {
+      int s = i * 32 + __builtin_ctz(m);
+      uint32_t now = atomic_load_explicit(&xsig__sigs[s].count, memory_order_acquire);
+      uint32_t d = now - atomic_load_explicit(&c->seen[s], memory_order_relaxed);
+      if (!d) continue;
+      atomic_store_explicit(&c->seen[s], now, memory_order_relaxed);
+      evs[n] = (xsig_event_t){.signum = s, .count = d};
+      unpack(atomic_load_explicit(&xsig__sigs[s].last, memory_order_relaxed), &evs[n]);
+      n++;
+    }
+  }
+  return n;
+}
+
+/* Runs the watches that existed when the event was taken, in the order they
+ * were added; the lock is dropped around each callback. */
+static int run_event(xsig_ctx_t *c, const xsig_event_t *ev) {
+  int ran = 0;
+  xsig__lock();
+  uint64_t limit = c->seq;
+  for (xsig_watch_t *w = c->w[ev->signum].head; w && w->seq <= limit; w = c->iter) {
+    c->iter = w->next;
+    w->running = ME;
+    xsig__unlock();
+    tls_in_cb++;
+    w->cb(ev, w->user);
+    tls_in_cb--;
+    xsig__lock();
+    w->running = NULL;
+    ran++;
+    if (w->dead) {
+      if (w->orphan) free(w);
+      else xsig__os_cond_broadcast(&idle);
+    } else if (w->flags & XSIG_ONESHOT) {
+      unlink_watch(w);
+      free(w);
+    }
+  }
+  c->iter = NULL;
+  xsig__unlock();
+  return ran;
+}
+
+static int dispatch(xsig_ctx_t *c, int drain, int *took) {
+  xsig_event_t evs[XSIG__NSIG];
+  if (drain) xsig__os_pair_drain(&c->pair);
+  int n = collect(c, evs), ran = 0;
+  for (int i = 0; i < n; i++) ran += run_event(c, &evs[i]);
+  *took = n;
+  return ran;
+}
+
+static int acquire(xsig_ctx_t *ctx, xsig_ctx_t **out) {
+  xsig__lock();
+  xsig_ctx_t *c = resolve(ctx);
+  const void *none = NULL;
+  int r = c && atomic_compare_exchange_strong(&c->dispatcher, &none, ME) ? 0 : XSIG_ESTATE;
+  xsig__unlock();
+  *out = c;
+  return r;
+}
+
+static void release(xsig_ctx_t *c) {
+  xsig__lock();
+  atomic_store(&c->dispatcher, NULL);
+  if (c->doomed) ctx_destroy(c);
+  xsig__unlock();
+}
+
+int xsig_dispatch(xsig_ctx_t *ctx) {
+  xsig_ctx_t *c;
+  int r = acquire(ctx, &c), took;
+  if (r < 0) return r;
+  r = dispatch(c, 1, &took);
+  release(c);
+  return r;
+}
+
+int xsig_wait(xsig_ctx_t *ctx, int timeout_ms) {
+  if (timeout_ms < -1) return XSIG_EINVAL;
+  xsig_ctx_t *c;
+  int r = acquire(ctx, &c), took;
+  if (r < 0) return r;
+  /* Draining costs a system call: do it only when the wait says there are
+   * bytes, or when there will be no wait to say so. */
+  int drain = timeout_ms == 0;
+  uint64_t deadline = timeout_ms > 0 ? xsig__os_now_ms() + (uint64_t)timeout_ms : 0;
+  for (;;) {
+    r = dispatch(c, drain, &took);
+    if (took || c->doomed) break;
+    int left = timeout_ms;
+    if (timeout_ms > 0) {
+      uint64_t now = xsig__os_now_ms();
+      left = now >= deadline ? 0 : (int)(deadline - now);
+    }
+    if (left == 0) break;
+    r = xsig__os_wait(c, left);
+    if (r < 0) break;
+    drain = r;
+  }
+  release(c);
+  return r;
+}
+
+/* ---------------------------------------------------------------- dispositions */
+
+/* Under the lock, so that no watch can install xsig's handler in between. */
+static int set_disposition(int sig, int (*set)(int)) {
+  int r = check_watchable(sig);
+  if (r < 0) return r;
+  xsig__lock();
+  r = watchers[sig] ? XSIG_ESTATE : set(sig);
+  xsig__unlock();
+  return r;
+}
+
+int xsig_ignore(int sig) {
+  return set_disposition(sig, xsig__os_ignore);
+}
+
+int xsig_default(int sig) {
+  return set_disposition(sig, xsig__os_default);
+}
+
+int xsig_disposition(int sig) {
+  return xsig__known(sig) ? xsig__os_disposition(sig) : XSIG_EINVAL;
+}
+
+int xsig_raise(int sig) {
+  return xsig__known(sig) ? xsig__os_raise(sig) : XSIG_EINVAL;
+}
+
+int xsig_send(int64_t pid, int sig) {
+  if (pid <= 0 || (sig != 0 && !xsig__known(sig))) return XSIG_EINVAL;
+  return xsig__os_send(pid, sig);
+}
+
+int xsig_send_group(int64_t pgid, int sig) {
+  if (pgid < 0 || (sig != 0 && !xsig__known(sig))) return XSIG_EINVAL;
+  return xsig__os_send_group(pgid, sig);
+}

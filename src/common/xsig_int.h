@@ -1,0 +1,145 @@
+/* The one seam between xsig's portable core (src/common) and an OS backend
+ * (src/posix, src/win32). Everything named xsig__os_* is implemented once per
+ * backend; everything else here is implemented in src/common. */
+#ifndef XSIG_INT_H
+#define XSIG_INT_H
+#include "xsig/xsig.h"
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* Signal numbers index flat arrays. Windows needs 32 (the POSIX names the header
+ * adds go up to SIGWINCH 28); Linux needs _NSIG (65) for the realtime range. */
+#if defined(NSIG) && NSIG > 32
+#define XSIG__NSIG NSIG
+#else
+#define XSIG__NSIG 32
+#endif
+#define XSIG__MASKWORDS ((XSIG__NSIG + 31) / 32)
+
+/* The handler packs the latest delivery's details into one word so that a reader
+ * never sees the pid of one delivery with the si_code of another. */
+#if ATOMIC_LLONG_LOCK_FREE != 2
+#error "xsig needs lock-free 64-bit atomics: the signal handler stores through them"
+#endif
+
+/* ---- process-wide per-signal record, written from signal context */
+typedef struct xsig__sigrec {
+  _Atomic uint32_t count; /* deliveries ever recorded; contexts keep their own 'seen' */
+  _Atomic uint64_t last;  /* xsig__pack() of the latest delivery */
+} xsig__sigrec_t;
+extern xsig__sigrec_t xsig__sigs[XSIG__NSIG];
+
+/* ---- a context as the signal handler sees it. Slots are never freed, only
+ * reused, so the handler can walk them without a lock. */
+typedef struct xsig__slot {
+  _Atomic intptr_t wr;      /* write end (fd or SOCKET); -1 while unused or closing */
+  _Atomic unsigned users;   /* handlers currently writing to wr */
+  _Atomic int claimed;      /* owned by a live context */
+  _Atomic uint32_t mask[XSIG__MASKWORDS]; /* signals this context watches */
+  struct xsig__slot *_Atomic next;
+} xsig__slot_t;
+
+/* A wakeup pair: rd is what xsig_wakeup_handle() returns. */
+typedef struct xsig__pair {
+  intptr_t rd, wr;
+} xsig__pair_t;
+
+/* ---- called by a backend, including from signal context (async-signal-safe) */
+/* Counts one delivery, then wakes every context that watches signum except
+ * `skip` (the waiter that the backend woke by other means; may be NULL). */
+void xsig__deliver(int signum, int64_t pid, xsig_source_t src, uint32_t native,
+                   const xsig__slot_t *skip);
+/* Counts only. */
+void xsig__record(int signum, int64_t pid, xsig_source_t src, uint32_t native);
+/* Wakes every context that watches signum except skip; returns how many. */
+int xsig__wake(int signum, const xsig__slot_t *skip);
+/* 1 when some live context watches signum (the Windows handler's return value). */
+int xsig__watched(int signum);
+
+/* ---- called by a backend from ordinary code */
+void xsig__set_os_error(int err); /* and returns nothing; callers return XSIG_ESYS */
+/* After fork: every context gets a fresh wakeup pair and forgets pending
+ * deliveries; the dispatching role and running callbacks of threads that did not
+ * survive the fork are dropped. Call with no other thread alive (atfork child). */
+void xsig__after_fork_child(void);
+/* The engine lock, for backends that must bracket fork with it. */
+void xsig__lock(void);
+void xsig__unlock(void);
+/* 1 when ctx has deliveries it has not dispatched (read by the backend's wait
+ * after it has armed its wakeup, so that nothing slips between check and wait). */
+int xsig__ctx_has_pending(xsig_ctx_t *ctx);
+xsig__slot_t *xsig__ctx_slot(xsig_ctx_t *ctx);
+xsig__pair_t *xsig__ctx_pair(xsig_ctx_t *ctx);
+
+/* ---- locks and once, the only threading the core needs */
+#ifdef _WIN32
+#include <windows.h>
+typedef SRWLOCK xsig__mutex_t;
+typedef CONDITION_VARIABLE xsig__cond_t;
+typedef INIT_ONCE xsig__once_t;
+#define XSIG__MUTEX_INIT SRWLOCK_INIT
+#define XSIG__COND_INIT  CONDITION_VARIABLE_INIT
+#define XSIG__ONCE_INIT  INIT_ONCE_STATIC_INIT
+#else
+#include <pthread.h>
+typedef pthread_mutex_t xsig__mutex_t;
+typedef pthread_cond_t xsig__cond_t;
+typedef pthread_once_t xsig__once_t;
+#define XSIG__MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
+#define XSIG__COND_INIT  PTHREAD_COND_INITIALIZER
+#define XSIG__ONCE_INIT  PTHREAD_ONCE_INIT
+#endif
+void xsig__os_mutex_lock(xsig__mutex_t *m);
+void xsig__os_mutex_unlock(xsig__mutex_t *m);
+void xsig__os_cond_wait(xsig__cond_t *c, xsig__mutex_t *m);
+void xsig__os_cond_broadcast(xsig__cond_t *c);
+void xsig__os_once(xsig__once_t *once, void (*fn)(void));
+
+/* ---- the backend */
+const char *xsig__os_platform(void);
+/* Signals that exist here but are not in the common name table (Linux realtime range). */
+int xsig__os_rt_range(int *lo, int *hi); /* 1 and the inclusive range, or 0 */
+int xsig__os_reserved(int signum);       /* numbers the C library keeps for itself */
+/* For a known signal that is neither a fault signal nor SIGKILL/SIGSTOP. */
+xsig_support_t xsig__os_support(int signum);
+int xsig__os_has(xsig_feature_t f);
+
+/* Engine start and stop (first xsig_init/xsig_ctx_new, last release). */
+int xsig__os_start(void);
+void xsig__os_stop(void);
+/* Makes or breaks a wakeup pair: non-blocking, not inherited by children. */
+int xsig__os_pair_open(xsig__pair_t *p);
+void xsig__os_pair_close(xsig__pair_t *p);
+void xsig__os_pair_drain(xsig__pair_t *p);
+/* Async-signal-safe: one byte to wr; a full buffer means the reader is awake. */
+void xsig__os_pair_poke(intptr_t wr);
+/* Waits until ctx's wakeup is readable, the thread is interrupted by a watched
+ * signal, or timeout_ms passes (-1: no limit). Must check xsig__ctx_has_pending()
+ * after arming and before blocking. Returns 1 when woken through the pair (drain
+ * it), 0 otherwise (time-out, interruption, pending seen), negative on error. */
+int xsig__os_wait(xsig_ctx_t *ctx, int timeout_ms);
+uint64_t xsig__os_now_ms(void); /* monotonic */
+
+/* First watch of a signal in the process / last unwatch. */
+int xsig__os_install(int signum);
+void xsig__os_uninstall(int signum);
+int xsig__os_disposition(int signum);
+int xsig__os_ignore(int signum);
+int xsig__os_default(int signum);
+int xsig__os_raise(int signum);
+int xsig__os_send(int64_t pid, int signum);
+int xsig__os_send_group(int64_t pgid, int signum);
+/* 1 in a child that skipped pthread_atfork (raw clone, _Fork): the next xsig
+ * call must rebuild as xsig__after_fork_child() does. */
+int xsig__os_forked(void);
+
+/* ---- shared helpers */
+int xsig__is_fault(int signum);
+int xsig__known(int signum); /* has a name here and is not reserved */
+static inline int xsig__maskbit(const _Atomic uint32_t *mask, int s) {
+  return (atomic_load_explicit(&mask[s / 32], memory_order_acquire) >> (s % 32)) & 1u;
+}
+static inline uint64_t xsig__pack(int64_t pid, xsig_source_t src, uint32_t native) {
+  return (uint64_t)(uint32_t)pid | (uint64_t)(native & 0xffffffu) << 32 | (uint64_t)src << 56;
+}
+#endif

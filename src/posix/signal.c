@@ -1,0 +1,233 @@
+/* POSIX backend, signal side: sigaction, the handler, dispositions, sending,
+ * and keeping fork children apart from their parent. */
+#include "../common/xsig_int.h"
+#include "posix_int.h"
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static struct sigaction saved[XSIG__NSIG]; /* what was installed before xsig's handler */
+static _Atomic int cached_pid;
+/* Linux empties a MADV_WIPEONFORK page in every child, including those made by
+ * raw clone or _Fork that skip pthread_atfork, at no cost per check. */
+static volatile int *alive;
+
+static int sys_error(void) {
+  xsig__set_os_error(errno);
+  return XSIG_ESYS;
+}
+
+static int64_t sender(const siginfo_t *i, int sig) {
+  if (!i) return -1;
+  int c = i->si_code;
+  if (c == SI_USER || c == SI_QUEUE || (sig == SIGCHLD && c > 0)) return i->si_pid;
+#ifdef SI_TKILL
+  if (c == SI_TKILL) return i->si_pid;
+#endif
+  return -1;
+}
+
+static void chain(int sig, siginfo_t *info, void *uc) {
+  const struct sigaction *o = &saved[sig];
+  if (o->sa_flags & SA_SIGINFO) {
+    if (o->sa_sigaction) o->sa_sigaction(sig, info, uc);
+  } else if (o->sa_handler != SIG_DFL && o->sa_handler != SIG_IGN) {
+    o->sa_handler(sig);
+  }
+}
+
+static void on_signal(int sig, siginfo_t *info, void *uc) {
+  int saved_errno = errno;
+  /* The waiter's own thread, caught inside its wait, needs no byte in its pipe:
+   * its wait returns because of this very signal. Being there also proves we are
+   * not a vfork child, so the getpid() below is skipped too. */
+  const xsig__slot_t *skip = xsig__posix_waiter_hit();
+  if (skip || getpid() == atomic_load_explicit(&cached_pid, memory_order_relaxed))
+    xsig__deliver(sig, sender(info, sig), XSIG_SRC_KERNEL, info ? (uint32_t)info->si_code : 0,
+                  skip);
+  chain(sig, info, uc);
+  errno = saved_errno;
+}
+
+static int is_ours(const struct sigaction *sa) {
+  return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == on_signal;
+}
+
+int xsig__os_install(int sig) {
+  struct sigaction old, sa;
+  if (sigaction(sig, NULL, &old) < 0) return sys_error();
+  if (is_ours(&old)) return 0;
+  /* Saved before ours goes in, so a handler that runs at once can chain. */
+  saved[sig] = old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_signal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigfillset(&sa.sa_mask);
+  if (sigaction(sig, &sa, NULL) < 0) return sys_error();
+  return 0;
+}
+
+void xsig__os_uninstall(int sig) {
+  struct sigaction cur;
+  if (sigaction(sig, NULL, &cur) == 0 && is_ours(&cur)) sigaction(sig, &saved[sig], NULL);
+}
+
+int xsig__os_disposition(int sig) {
+  struct sigaction cur;
+  if (sigaction(sig, NULL, &cur) < 0) return sys_error();
+  if (is_ours(&cur)) return XSIG_DISP_XSIG;
+  if (cur.sa_flags & SA_SIGINFO) return XSIG_DISP_OTHER;
+  if (cur.sa_handler == SIG_DFL) return XSIG_DISP_DEFAULT;
+  if (cur.sa_handler == SIG_IGN) return XSIG_DISP_IGNORED;
+  return XSIG_DISP_OTHER;
+}
+
+static int set_handler(int sig, void (*h)(int)) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = h;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(sig, &sa, NULL) < 0 ? sys_error() : 0;
+}
+
+int xsig__os_ignore(int sig) {
+  return set_handler(sig, SIG_IGN);
+}
+
+int xsig__os_default(int sig) {
+  return set_handler(sig, SIG_DFL);
+}
+
+static int kill_result(int r) {
+  if (r == 0) return 0;
+  if (errno == ESRCH) return XSIG_ESRCH;
+  if (errno == EPERM) return XSIG_EPERM;
+  return sys_error();
+}
+
+int xsig__os_raise(int sig) {
+  return kill_result(kill(getpid(), sig));
+}
+
+int xsig__os_send(int64_t pid, int sig) {
+  if (pid > INT_MAX) return XSIG_ESRCH;
+  return kill_result(kill((pid_t)pid, sig));
+}
+
+int xsig__os_send_group(int64_t pgid, int sig) {
+  if (pgid > INT_MAX) return XSIG_ESRCH;
+  return kill_result(killpg((pid_t)pgid, sig));
+}
+
+/* ---------------------------------------------------------------- fork */
+
+static void rearm(void) {
+  atomic_store(&cached_pid, (int)getpid());
+  if (alive) *alive = 1;
+}
+
+static void fork_prepare(void) {
+  xsig__lock();
+}
+
+static void fork_parent(void) {
+  xsig__unlock();
+}
+
+static void fork_child(void) {
+  rearm();
+  xsig__after_fork_child();
+  xsig__unlock();
+}
+
+static void once_start(void) {
+#if defined(__linux__) && defined(MADV_WIPEONFORK)
+  void *p = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p != MAP_FAILED && madvise(p, (size_t)sysconf(_SC_PAGESIZE), MADV_WIPEONFORK) == 0)
+    alive = p;
+  else if (p != MAP_FAILED)
+    munmap(p, (size_t)sysconf(_SC_PAGESIZE));
+#endif
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+int xsig__os_start(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, once_start);
+  rearm();
+  return 0;
+}
+
+void xsig__os_stop(void) {
+}
+
+int xsig__os_forked(void) {
+  if (alive ? *alive == 1 : getpid() == atomic_load(&cached_pid)) return 0;
+  rearm();
+  return 1;
+}
+
+/* ---------------------------------------------------------------- what is here */
+
+const char *xsig__os_platform(void) {
+#if defined(__linux__)
+  return "linux";
+#elif defined(__APPLE__)
+  return "darwin";
+#elif defined(__FreeBSD__)
+  return "freebsd";
+#elif defined(__NetBSD__)
+  return "netbsd";
+#elif defined(__OpenBSD__)
+  return "openbsd";
+#elif defined(__DragonFly__)
+  return "dragonfly";
+#else
+  return "posix";
+#endif
+}
+
+int xsig__os_rt_range(int *lo, int *hi) {
+#ifdef SIGRTMIN
+  *lo = SIGRTMIN;
+  *hi = SIGRTMAX;
+  return *lo > 0 && *hi >= *lo;
+#else
+  (void)lo, (void)hi;
+  return 0;
+#endif
+}
+
+int xsig__os_reserved(int sig) {
+#if defined(__linux__) && defined(SIGRTMIN)
+  /* The kernel's realtime range starts at 32; the C library keeps the first few. */
+  return sig >= 32 && sig < SIGRTMIN;
+#else
+  (void)sig;
+  return 0;
+#endif
+}
+
+xsig_support_t xsig__os_support(int sig) {
+  (void)sig;
+  return XSIG_NATIVE;
+}
+
+int xsig__os_has(xsig_feature_t f) {
+  switch (f) {
+  case XSIG_FEAT_SIGINFO:
+  case XSIG_FEAT_PROCESS_GROUPS:
+  case XSIG_FEAT_ALARM:
+  case XSIG_FEAT_WAKEUP_FD:
+    return 1;
+  case XSIG_FEAT_QUEUED: {
+    int lo, hi;
+    return xsig__os_rt_range(&lo, &hi);
+  }
+  default:
+    return 0;
+  }
+}

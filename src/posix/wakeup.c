@@ -1,0 +1,171 @@
+/* POSIX backend, waking side: the self-pipe, the wait, clocks and locks. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* pipe2 */
+#endif
+#include "posix_int.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+
+/* On 64-bit Linux the wait is a raw ppoll() whose time-out the handler can
+ * zero: the kernel reads it only at entry, so a signal caught anywhere between
+ * the pending check and that entry still ends the wait, and a signal caught
+ * inside the wait ends it with EINTR. Either way the waiter's own pipe is never
+ * written, which saves a write, a read and a poll per delivery. Elsewhere the
+ * handler always writes the pipe. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define XSIG_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define XSIG_TSAN 1
+#endif
+/* ThreadSanitizer runs handlers only at its own interception points, never
+ * inside a raw system call, so the zeroed time-out would come too late. */
+#if defined(__linux__) && defined(SYS_ppoll) && __SIZEOF_LONG__ == 8 && !defined(XSIG_TSAN)
+#define XSIG_FASTWAIT 1
+#endif
+
+#ifdef XSIG_FASTWAIT
+struct waiter {
+  struct timespec ts;
+  const xsig__slot_t *slot;
+  volatile sig_atomic_t armed;
+};
+static __thread struct waiter tls_waiter __attribute__((tls_model("initial-exec")));
+
+const xsig__slot_t *xsig__posix_waiter_hit(void) {
+  struct waiter *w = &tls_waiter;
+  if (!w->armed) return NULL;
+  w->ts.tv_sec = 0;
+  w->ts.tv_nsec = 0;
+  return w->slot;
+}
+#else
+const xsig__slot_t *xsig__posix_waiter_hit(void) {
+  return NULL;
+}
+#endif
+
+static int sys_error(void) {
+  xsig__set_os_error(errno);
+  return XSIG_ESYS;
+}
+
+static int set_flags(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+  return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+int xsig__os_pair_open(xsig__pair_t *p) {
+  int fds[2];
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) return sys_error();
+#else
+  /* No pipe2: a fork+exec in another thread between these calls can inherit
+   * the pipe. Nothing in POSIX closes that window. */
+  if (pipe(fds) < 0) return sys_error();
+  if (set_flags(fds[0]) < 0 || set_flags(fds[1]) < 0) {
+    int r = sys_error();
+    close(fds[0]);
+    close(fds[1]);
+    return r;
+  }
+#endif
+  (void)set_flags;
+  p->rd = fds[0];
+  p->wr = fds[1];
+  return 0;
+}
+
+void xsig__os_pair_close(xsig__pair_t *p) {
+  if (p->rd >= 0) close((int)p->rd);
+  if (p->wr >= 0) close((int)p->wr);
+  p->rd = p->wr = -1;
+}
+
+void xsig__os_pair_drain(xsig__pair_t *p) {
+  char buf[256];
+  ssize_t r;
+  do r = read((int)p->rd, buf, sizeof buf);
+  while (r == (ssize_t)sizeof buf || (r < 0 && errno == EINTR));
+}
+
+void xsig__os_pair_poke(intptr_t wr) {
+  int e = errno;
+  ssize_t r;
+  do r = write((int)wr, "", 1);
+  while (r < 0 && errno == EINTR);
+  errno = e;
+}
+
+static struct timespec to_ts(int ms) {
+  struct timespec ts;
+  if (ms < 0) {
+    ts.tv_sec = (time_t)1 << 30; /* the caller loops; any long span will do */
+    ts.tv_nsec = 0;
+  } else {
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+  }
+  return ts;
+}
+
+int xsig__os_wait(xsig_ctx_t *c, int timeout_ms) {
+  struct pollfd pfd = {(int)xsig__ctx_pair(c)->rd, POLLIN, 0};
+  long r;
+#ifdef XSIG_FASTWAIT
+  struct waiter *w = &tls_waiter;
+  w->ts = to_ts(timeout_ms);
+  w->slot = xsig__ctx_slot(c);
+  atomic_signal_fence(memory_order_seq_cst);
+  w->armed = 1;
+  atomic_signal_fence(memory_order_seq_cst);
+  if (xsig__ctx_has_pending(c)) {
+    w->armed = 0;
+    return 0;
+  }
+  atomic_signal_fence(memory_order_seq_cst);
+  r = syscall(SYS_ppoll, &pfd, 1, &w->ts, NULL, 0);
+  atomic_signal_fence(memory_order_seq_cst);
+  w->armed = 0;
+#else
+  (void)to_ts;
+  r = poll(&pfd, 1, timeout_ms);
+#endif
+  if (r < 0) return errno == EINTR ? 0 : sys_error();
+  return r > 0;
+}
+
+uint64_t xsig__os_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void xsig__os_mutex_lock(xsig__mutex_t *m) {
+  pthread_mutex_lock(m);
+}
+
+void xsig__os_mutex_unlock(xsig__mutex_t *m) {
+  pthread_mutex_unlock(m);
+}
+
+void xsig__os_cond_wait(xsig__cond_t *c, xsig__mutex_t *m) {
+  pthread_cond_wait(c, m);
+}
+
+void xsig__os_cond_broadcast(xsig__cond_t *c) {
+  pthread_cond_broadcast(c);
+}
+
+void xsig__os_once(xsig__once_t *once, void (*fn)(void)) {
+  pthread_once(once, fn);
+}

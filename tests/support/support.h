@@ -1,0 +1,17 @@
+// Shared test helpers: waiting on events without bare sleeps, finding helper
+// programs. Portable (POSIX and Windows).
+#pragma once
+#include <functional>
+#include <string>
+
+namespace xsigtest {
+// Polls pred every few milliseconds until it holds or timeout_ms passes; the
+// time-outs are generous and end early on success.
+bool wait_until(const std::function<bool()> &pred, int timeout_ms = 10000);
+// Full path of a helper program built from tests/helpers/<name>.c.
+std::string helper_path(const char *name);
+// Full path of the xsig command-line tool.
+std::string cli_path();
+// Milliseconds on a monotonic clock.
+long long now_ms();
+}  // namespace xsigtest
