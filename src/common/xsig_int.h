@@ -133,6 +133,14 @@ int xsig__os_send_group(int64_t pgid, int signum);
  * call must rebuild as xsig__after_fork_child() does. */
 int xsig__os_forked(void);
 
+/* Ends the process as the stop signal itself would: POSIX, by the signal's
+ * default action (so a parent sees WIFSIGNALED); Windows, with the exit status
+ * Windows gives that console event. Never returns. */
+_Noreturn void xsig__os_exit_by_signal(int signum);
+/* Windows: lets a console handler thread that is held for close, logoff or
+ * shutdown return, so Windows ends the process. POSIX: nothing to do. */
+void xsig__os_release_held(void);
+
 /* ---- shared helpers */
 int xsig__is_fault(int signum);
 int xsig__known(int signum); /* has a name here and is not reserved */
