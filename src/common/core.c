@@ -90,6 +90,9 @@ int xsig__wake(int sig, const xsig__slot_t *skip) {
     intptr_t wr = atomic_load(&s->wr);
     if (wr != -1) {
       xsig__os_pair_poke(wr);
+      /* After the poke: a reader that misses this flag will see it on its
+       * next round, while the byte keeps the handle readable till then. */
+      atomic_store(&s->dirty, 1);
       n++;
     }
     atomic_fetch_sub(&s->users, 1);
@@ -129,7 +132,10 @@ static xsig__slot_t *slot_claim(void) {
   xsig__slot_t *s = atomic_load(&slots);
   for (; s; s = atomic_load(&s->next)) {
     int free_ = 0;
-    if (atomic_compare_exchange_strong(&s->claimed, &free_, 1)) return s;
+    if (atomic_compare_exchange_strong(&s->claimed, &free_, 1)) {
+      atomic_store(&s->dirty, 0);
+      return s;
+    }
   }
   s = calloc(1, sizeof *s);
   if (!s) return NULL;
@@ -234,10 +240,14 @@ static void ctx_close(xsig_ctx_t *c) {
 
 void xsig__after_fork_child(void) {
   for (xsig_ctx_t *c = ctxs; c; c = c->next) {
-    xsig__os_pair_close(&c->pair);
+    /* The new pair is made before the old one is closed, so its handle has a
+     * new number: a stale copy of the parent's handle cannot alias it. */
+    xsig__pair_t old = c->pair;
     if (xsig__os_pair_open(&c->pair) < 0) c->pair.rd = c->pair.wr = -1;
+    xsig__os_pair_close(&old);
     atomic_store(&c->slot->wr, c->pair.wr);
     atomic_store(&c->slot->users, 0);
+    atomic_store(&c->slot->dirty, 0);
     for (int s = 1; s < XSIG__NSIG; s++) {
       atomic_store(&c->seen[s], atomic_load(&xsig__sigs[s].count));
       for (xsig_watch_t *w = c->w[s].head; w; w = w->next)
@@ -465,9 +475,11 @@ static int run_event(xsig_ctx_t *c, const xsig_event_t *ev) {
   return ran;
 }
 
+/* Drains the pair only when a handler wrote to it: a delivery that woke its
+ * waiter by other means (the POSIX fast path) costs no read. */
 static int dispatch(xsig_ctx_t *c, int drain, int *took) {
   xsig_event_t evs[XSIG__NSIG];
-  if (drain) xsig__os_pair_drain(&c->pair);
+  if (atomic_exchange(&c->slot->dirty, 0) || drain) xsig__os_pair_drain(&c->pair);
   int n = collect(c, evs), ran = 0;
   for (int i = 0; i < n; i++) ran += run_event(c, &evs[i]);
   *took = n;
@@ -495,7 +507,7 @@ int xsig_dispatch(xsig_ctx_t *ctx) {
   xsig_ctx_t *c;
   int r = acquire(ctx, &c), took;
   if (r < 0) return r;
-  r = dispatch(c, 1, &took);
+  r = dispatch(c, 0, &took);
   release(c);
   return r;
 }
@@ -503,11 +515,8 @@ int xsig_dispatch(xsig_ctx_t *ctx) {
 int xsig_wait(xsig_ctx_t *ctx, int timeout_ms) {
   if (timeout_ms < -1) return XSIG_EINVAL;
   xsig_ctx_t *c;
-  int r = acquire(ctx, &c), took;
+  int r = acquire(ctx, &c), took, drain = 0;
   if (r < 0) return r;
-  /* Draining costs a system call: do it only when the wait says there are
-   * bytes, or when there will be no wait to say so. */
-  int drain = timeout_ms == 0;
   uint64_t deadline = timeout_ms > 0 ? xsig__os_now_ms() + (uint64_t)timeout_ms : 0;
   for (;;) {
     r = dispatch(c, drain, &took);
