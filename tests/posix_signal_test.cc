@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -279,20 +280,45 @@ TEST_F(Posix, ALaterForeignHandlerIsNotOverwrittenOnUnwatch) {
   EXPECT_EQ(reinterpret_cast<void *>(foreign_plain), reinterpret_cast<void *>(cur.sa_handler));
 }
 
-// The handler's write to a full pipe fails with EAGAIN; errno must not change
-// under the interrupted code, and the delivery must still be counted.
-TEST_F(Posix, FullPipeLosesNothingAndErrnoIsPreserved) {
+// A flood costs one byte in the pipe, not one per signal, and loses nothing.
+TEST_F(Posix, FloodOfFeedsWritesOneByteAndLosesNothing) {
   Rec rec;
   ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR1, record, &rec, 0, nullptr));
   const int fed = 200000;  // far beyond any pipe buffer
   for (int i = 0; i < fed; i++) xsig_feed(SIGUSR1);
   int fd = xsig_wakeup_handle(nullptr);
-  EXPECT_TRUE(readable(fd));
-  errno = 4242;
-  ASSERT_EQ(0, syscall(SYS_kill, getpid(), SIGUSR1));
-  EXPECT_EQ(4242, errno);
+  int queued = -1;
+  ASSERT_EQ(0, ioctl(fd, FIONREAD, &queued));
+  EXPECT_EQ(1, queued);
+  ASSERT_EQ(0, kill(getpid(), SIGUSR1));
   EXPECT_EQ((uint32_t)fed + 1, wait_total(nullptr, rec, fed + 1));
   EXPECT_FALSE(readable(fd));
+}
+
+namespace {
+void clobber_errno(int) {
+  errno = EIO;
+}
+}  // namespace
+
+// errno is saved and restored around everything the handler does, including
+// a chained foreign handler that changes it.
+TEST_F(Posix, ErrnoIsPreservedAcrossTheHandler) {
+  signal(SIGUSR1, clobber_errno);
+  Rec rec;
+  ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR1, record, &rec, 0, nullptr));
+  errno = 4242;
+  ASSERT_EQ(0, syscall(SYS_kill, getpid(), SIGUSR1));  // handled before kill returns
+  EXPECT_EQ(4242, errno);
+  EXPECT_EQ(1u, wait_total(nullptr, rec, 1));
+#ifndef XSIG_TEST_TSAN  // TSan itself reports and undoes a handler that spoils errno
+  // The same handler without xsig in front does clobber it: the test can fail.
+  xsig_shutdown();
+  ASSERT_EQ(0, xsig_init());
+  errno = 4242;
+  ASSERT_EQ(0, syscall(SYS_kill, getpid(), SIGUSR1));
+  EXPECT_EQ(EIO, errno);
+#endif
 }
 
 namespace {

@@ -76,7 +76,8 @@ int xsig_os_error(void) {
 void xsig__record(int sig, int64_t pid, xsig_source_t src, uint32_t native) {
   if (sig <= 0 || sig >= XSIG__NSIG) return;
   atomic_store_explicit(&xsig__sigs[sig].last, xsig__pack(pid, src, native), memory_order_relaxed);
-  atomic_fetch_add_explicit(&xsig__sigs[sig].count, 1, memory_order_release);
+  /* seq_cst, like the reads of 'dirty' and the counter: see xsig__wake(). */
+  atomic_fetch_add(&xsig__sigs[sig].count, 1);
 }
 
 int xsig__wake(int sig, const xsig__slot_t *skip) {
@@ -84,6 +85,10 @@ int xsig__wake(int sig, const xsig__slot_t *skip) {
   xsig__slot_t *s = atomic_load_explicit(&slots, memory_order_acquire);
   for (; s; s = atomic_load_explicit(&s->next, memory_order_acquire)) {
     if (s == skip || !xsig__maskbit(s->mask, sig)) continue;
+    /* A byte is already waiting and its reader will take our count too: it
+     * clears 'dirty' before it drains and reads the counters after. This keeps
+     * a flood from costing a write per signal. */
+    if (atomic_load(&s->dirty)) continue;
     /* Pairs with slot_release(): either it sees us in 'users' and waits, or we
      * see wr already gone. Both sides are seq_cst on purpose. */
     atomic_fetch_add(&s->users, 1);
@@ -434,7 +439,7 @@ static int collect(xsig_ctx_t *c, xsig_event_t *evs) {
     uint32_t m = atomic_load_explicit(&c->slot->mask[i], memory_order_acquire);
     for (; m; m &= m - 1) {
       int s = i * 32 + __builtin_ctz(m);
-      uint32_t now = atomic_load_explicit(&xsig__sigs[s].count, memory_order_acquire);
+      uint32_t now = atomic_load(&xsig__sigs[s].count);
       uint32_t d = now - atomic_load_explicit(&c->seen[s], memory_order_relaxed);
       if (!d) continue;
       atomic_store_explicit(&c->seen[s], now, memory_order_relaxed);
