@@ -103,6 +103,10 @@ XSIG_EXTERN int xsig_has(xsig_feature_t f);
 XSIG_EXTERN int xsig_init(void);      /* creates the default context; installs no handler yet */
 XSIG_EXTERN void xsig_shutdown(void); /* last reference: frees the default context, removes every watch,
                                          puts back every previous disposition, closes handles */
+/* Windows: on console close, logoff or shutdown with a SIGTERM watch, the console handler
+ * thread is held so the process lives while it dispatches SIGTERM; the engine stopping (the
+ * last xsig_shutdown with no context left) or the process exiting releases it. Windows still
+ * ends the process on its own after about 5 s for close. See docs/WINDOWS.md. */
 
 /* ---- contexts: one per event loop / component. Each has its own wakeup handle and
  * its own watches; every context watching a signal sees every delivery of it, so two

@@ -1,0 +1,427 @@
+// The Windows backend's console side, with real console control events where
+// Wine can generate them (Ctrl+C) and the backend's handler routine called from
+// a new thread, as Windows calls it, where Wine cannot (Break, close, logoff,
+// shutdown).
+//
+// Console: GenerateConsoleCtrlEvent needs one, and a process that Wine starts
+// with piped stdio (as ctest starts tests) has none. Each test that needs one
+// makes its own with FreeConsole + AllocConsole: Wine's conhost then runs
+// without a window, like a console under a pseudo-terminal, and every test
+// process has a console of its own, so parallel tests never see each other's
+// events. Children share it unless created with a flag that says otherwise.
+#include "support/support.h"
+#include "win32/win32_int.h"
+#include "xsig/xsig.h"
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+void own_console() {
+  FreeConsole();
+  ASSERT_TRUE(AllocConsole()) << GetLastError();
+}
+
+struct Seen {
+  std::atomic<int> calls{0};
+  std::atomic<int> signum{0};
+  std::atomic<uint32_t> count{0};
+  std::atomic<uint32_t> native{0xffffffffu};
+  std::atomic<int> source{-1};
+  std::atomic<int64_t> pid{0};
+};
+
+void record(const xsig_event_t *ev, void *user) {
+  auto *s = static_cast<Seen *>(user);
+  s->signum = ev->signum;
+  s->count += ev->count;
+  s->native = ev->native;
+  s->source = ev->source;
+  s->pid = ev->sender_pid;
+  s->calls++;
+}
+
+// Wine starts a conhost for each new console; on a loaded machine with a
+// fresh prefix the first ones have taken over 20 s. Waits end on success.
+constexpr int kWaitMs = 60000;
+
+// Dispatches the default context until pred holds.
+bool dispatch_until(const std::function<bool()> &pred) {
+  return xsigtest::wait_until(
+      [&] {
+        xsig_wait(nullptr, 20);
+        return pred();
+      },
+      kWaitMs);
+}
+
+// A helper process with its stdout read into a string and its stdin kept open
+// until finish(): closing it tells the helper to report and end.
+class Child {
+public:
+  Child(const char *mode, DWORD flags) {
+    SECURITY_ATTRIBUTES sa = {sizeof sa, nullptr, TRUE};
+    HANDLE out_w, in_r;
+    EXPECT_TRUE(CreatePipe(&out_r_, &out_w, &sa, 0));
+    EXPECT_TRUE(CreatePipe(&in_r, &in_w_, &sa, 0));
+    SetHandleInformation(out_r_, HANDLE_FLAG_INHERIT, 0);
+    SetHandleInformation(in_w_, HANDLE_FLAG_INHERIT, 0);
+    STARTUPINFOA si = {};
+    si.cb = sizeof si;
+    si.dwFlags = STARTF_USESTDHANDLES;
+    si.hStdInput = in_r;
+    si.hStdOutput = out_w;
+    si.hStdError = out_w;
+    std::string cmd = "\"" + xsigtest::helper_path("win32_child") + "\" " + mode;
+    std::vector<char> line(cmd.begin(), cmd.end());
+    line.push_back('\0');
+    PROCESS_INFORMATION pi;
+    ok_ = CreateProcessA(nullptr, line.data(), nullptr, nullptr, TRUE, flags, nullptr, nullptr, &si,
+                         &pi);
+    EXPECT_TRUE(ok_) << GetLastError();
+    CloseHandle(out_w);
+    CloseHandle(in_r);
+    if (!ok_) return;
+    proc_ = pi.hProcess;
+    pid_ = pi.dwProcessId;
+    CloseHandle(pi.hThread);
+    reader_ = std::thread([this] {
+      char buf[256];
+      DWORD n;
+      while (ReadFile(out_r_, buf, sizeof buf, &n, nullptr) && n) {
+        std::lock_guard<std::mutex> g(mu_);
+        for (DWORD i = 0; i < n; i++)
+          if (buf[i] != '\r') out_ += buf[i]; // the CRT's text mode
+      }
+    });
+  }
+  ~Child() {
+    finish();
+    if (proc_) {
+      if (WaitForSingleObject(proc_, 10000) != WAIT_OBJECT_0) TerminateProcess(proc_, 99);
+      CloseHandle(proc_);
+    }
+    if (reader_.joinable()) reader_.join();
+    CloseHandle(out_r_);
+  }
+  bool started() const {
+    return ok_;
+  }
+  DWORD pid() const {
+    return pid_;
+  }
+  std::string output() {
+    std::lock_guard<std::mutex> g(mu_);
+    return out_;
+  }
+  bool wait_output(const std::string &s) {
+    return xsigtest::wait_until([&] { return output().find(s) != std::string::npos; }, kWaitMs);
+  }
+  void finish() {
+    if (in_w_) CloseHandle(in_w_);
+    in_w_ = nullptr;
+  }
+  // The exit code, or -1 if the child is still running after kWaitMs. On
+  // return output() holds everything the child wrote.
+  long long wait_exit() {
+    if (WaitForSingleObject(proc_, kWaitMs) != WAIT_OBJECT_0) return -1;
+    if (reader_.joinable()) reader_.join(); // the pipe's last writer is gone
+    DWORD code = 0;
+    GetExitCodeProcess(proc_, &code);
+    return code;
+  }
+
+private:
+  bool ok_ = false;
+  HANDLE proc_ = nullptr, out_r_ = nullptr, in_w_ = nullptr;
+  DWORD pid_ = 0;
+  std::thread reader_;
+  std::mutex mu_;
+  std::string out_;
+};
+
+// Windows' default handler ends a process with STATUS_CONTROL_C_EXIT; Wine's
+// with 0 (its default_ctrl_handler). Either way it is not the helper's own 3.
+bool ended_by_console_default(long long code) {
+  return code == (long long)STATUS_CONTROL_C_EXIT || code == 0;
+}
+
+struct InitGuard {
+  InitGuard() {
+    EXPECT_EQ(xsig_init(), 0);
+  }
+  ~InitGuard() {
+    xsig_shutdown();
+  }
+};
+
+DWORD WINAPI call_handler(void *arg) {
+  return xsig__win32_console_handler((DWORD)(uintptr_t)arg) ? 1 : 0;
+}
+
+HANDLE handler_thread(DWORD type) {
+  return CreateThread(nullptr, 0, call_handler, (void *)(uintptr_t)type, 0, nullptr);
+}
+
+// 1 or 0 as the handler returned, or -1 while the thread is still running.
+int thread_result(HANDLE t, DWORD wait_ms) {
+  if (WaitForSingleObject(t, wait_ms) != WAIT_OBJECT_0) return -1;
+  DWORD code = 0;
+  GetExitCodeThread(t, &code);
+  return (int)code;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------- real Ctrl+C
+
+TEST(Win32Console, RealCtrlCReachesTheSigintCallbackAndTheProcessLivesOn) {
+  own_console();
+  InitGuard g;
+  Seen seen;
+  ASSERT_EQ(xsig_watch(nullptr, SIGINT, record, &seen, 0, nullptr), 0);
+  EXPECT_EQ(xsig_disposition(SIGINT), XSIG_DISP_XSIG);
+  ASSERT_TRUE(GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0)) << GetLastError();
+  ASSERT_TRUE(dispatch_until([&] { return seen.calls > 0; }));
+  EXPECT_EQ(seen.signum, SIGINT);
+  EXPECT_EQ(seen.source, XSIG_SRC_CONSOLE);
+  EXPECT_EQ(seen.native, (uint32_t)CTRL_C_EVENT);
+  EXPECT_EQ(seen.pid, -1);
+  // Still alive and still watching: a second Ctrl+C is a second event.
+  ASSERT_TRUE(GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0)) << GetLastError();
+  ASSERT_TRUE(dispatch_until([&] { return seen.count >= 2; }));
+}
+
+TEST(Win32Console, SendGroupZeroIsCtrlCToEveryProcessOnTheConsole) {
+  own_console();
+  InitGuard g;
+  Seen seen;
+  ASSERT_EQ(xsig_watch(nullptr, SIGINT, record, &seen, 0, nullptr), 0);
+  ASSERT_EQ(xsig_send_group(0, SIGINT), 0) << xsig_os_error();
+  ASSERT_TRUE(dispatch_until([&] { return seen.calls > 0; }));
+  EXPECT_EQ(seen.source, XSIG_SRC_CONSOLE);
+}
+
+TEST(Win32Console, ChildWithASigintWatchSurvivesCtrlCAndReportsIt) {
+  own_console();
+  InitGuard g;
+  Seen seen; // this process shares the console, so it gets the Ctrl+C too
+  ASSERT_EQ(xsig_watch(nullptr, SIGINT, record, &seen, 0, nullptr), 0);
+  Child c("watch", 0);
+  ASSERT_TRUE(c.started());
+  ASSERT_TRUE(c.wait_output("ready ignored=0\n")) << c.output();
+  ASSERT_TRUE(GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0)) << GetLastError();
+  ASSERT_TRUE(c.wait_output("SIGINT count=1 source=1 native=0\n")) << c.output();
+  ASSERT_TRUE(dispatch_until([&] { return seen.calls > 0; }));
+  c.finish();
+  EXPECT_EQ(c.wait_exit(), 0) << c.output();
+  EXPECT_NE(c.output().find("done sigint=1\n"), std::string::npos) << c.output();
+}
+
+TEST(Win32Console, ChildWithoutAWatchIsEndedByCtrlC) {
+  own_console();
+  InitGuard g;
+  Seen seen;
+  ASSERT_EQ(xsig_watch(nullptr, SIGINT, record, &seen, 0, nullptr), 0);
+  Child c("nowatch", 0);
+  ASSERT_TRUE(c.started());
+  ASSERT_TRUE(c.wait_output("ready\n")) << c.output();
+  ASSERT_TRUE(GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0)) << GetLastError();
+  long long code = c.wait_exit(); // stdin still open: only the event can end it
+  EXPECT_TRUE(ended_by_console_default(code)) << code << " " << c.output();
+  EXPECT_EQ(c.output().find("survived"), std::string::npos) << c.output();
+  ASSERT_TRUE(dispatch_until([&] { return seen.calls > 0; }));
+}
+
+TEST(Win32Console, NewProcessGroupChildDoesNotGetCtrlC) {
+  own_console();
+  InitGuard g;
+  Seen seen;
+  ASSERT_EQ(xsig_watch(nullptr, SIGINT, record, &seen, 0, nullptr), 0);
+  // Same console, same moment: the child in our group is the proof that the
+  // Ctrl+C went out; the one in a new group must not see it.
+  Child same("watch", 0);
+  Child apart("watch", CREATE_NEW_PROCESS_GROUP);
+  ASSERT_TRUE(same.started() && apart.started());
+  ASSERT_TRUE(same.wait_output("ready ignored=0\n")) << same.output();
+  // Windows disables Ctrl+C in a new group; xsig reports it and leaves it so.
+  ASSERT_TRUE(apart.wait_output("ready ignored=1\n")) << apart.output();
+  ASSERT_TRUE(GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0)) << GetLastError();
+  ASSERT_TRUE(same.wait_output("SIGINT count=1")) << same.output();
+  ASSERT_TRUE(dispatch_until([&] { return seen.calls > 0; }));
+  same.finish();
+  apart.finish();
+  EXPECT_EQ(same.wait_exit(), 0);
+  EXPECT_EQ(apart.wait_exit(), 0) << apart.output();
+  EXPECT_NE(apart.output().find("done sigint=0\n"), std::string::npos) << apart.output();
+}
+
+TEST(Win32Console, NewProcessGroupChildThatReenablesCtrlCGetsItFromSendAndSendGroup) {
+  own_console();
+  InitGuard g;
+  Seen seen;
+  ASSERT_EQ(xsig_watch(nullptr, SIGINT, record, &seen, 0, nullptr), 0);
+  Child c("enable", CREATE_NEW_PROCESS_GROUP);
+  ASSERT_TRUE(c.started());
+  ASSERT_TRUE(c.wait_output("ready ignored=1\n")) << c.output();
+  // The child leads its own group: its pid is the group's id.
+  ASSERT_EQ(xsig_send((int64_t)c.pid(), SIGINT), 0) << xsig_os_error();
+  ASSERT_TRUE(c.wait_output("SIGINT count=1 source=1 native=0\n")) << c.output();
+  // And xsig_send_group names the group directly.
+  ASSERT_EQ(xsig_send_group((int64_t)c.pid(), SIGINT), 0) << xsig_os_error();
+  ASSERT_TRUE(c.wait_output("SIGINT count=1 source=1 native=0\nSIGINT count=1")) << c.output();
+  c.finish();
+  EXPECT_EQ(c.wait_exit(), 0) << c.output();
+  EXPECT_NE(c.output().find("done sigint=2\n"), std::string::npos) << c.output();
+}
+
+// ---------------------------------------------------------------- the handler routine
+
+TEST(Win32Console, BreakThroughTheHandlerRoutineReachesASigbreakWatch) {
+  InitGuard g;
+  Seen seen;
+  ASSERT_EQ(xsig_watch(nullptr, SIGBREAK, record, &seen, 0, nullptr), 0);
+  HANDLE t = handler_thread(CTRL_BREAK_EVENT);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(thread_result(t, 10000), 1); // handled: Windows must not end us
+  CloseHandle(t);
+  ASSERT_TRUE(dispatch_until([&] { return seen.calls > 0; }));
+  EXPECT_EQ(seen.signum, SIGBREAK);
+  EXPECT_EQ(seen.source, XSIG_SRC_CONSOLE);
+  EXPECT_EQ(seen.native, (uint32_t)CTRL_BREAK_EVENT);
+}
+
+TEST(Win32Console, HandlerReturnsFalseWhenNothingWatches) {
+  InitGuard g;
+  Seen seen;
+  xsig_watch_t *w;
+  ASSERT_EQ(xsig_watch(nullptr, SIGINT, record, &seen, 0, &w), 0); // registers the handler
+  ASSERT_EQ(xsig_unwatch(w), 0);
+  for (DWORD type :
+       {CTRL_C_EVENT, CTRL_BREAK_EVENT, CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT, CTRL_SHUTDOWN_EVENT}) {
+    HANDLE t = handler_thread(type);
+    ASSERT_TRUE(t);
+    EXPECT_EQ(thread_result(t, 10000), 0) << type; // the default handler ends the process
+    CloseHandle(t);
+  }
+  EXPECT_EQ(seen.calls, 0);
+}
+
+TEST(Win32Console, IgnoredBreakIsSwallowedByTheHandler) {
+  InitGuard g;
+  ASSERT_EQ(xsig_ignore(SIGBREAK), 0);
+  EXPECT_EQ(xsig_disposition(SIGBREAK), XSIG_DISP_IGNORED);
+  HANDLE t = handler_thread(CTRL_BREAK_EVENT);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(thread_result(t, 10000), 1);
+  CloseHandle(t);
+  ASSERT_EQ(xsig_default(SIGBREAK), 0);
+  EXPECT_EQ(xsig_disposition(SIGBREAK), XSIG_DISP_DEFAULT);
+  t = handler_thread(CTRL_BREAK_EVENT);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(thread_result(t, 10000), 0);
+  CloseHandle(t);
+}
+
+// Close, logoff and shutdown: SIGTERM, and the handler thread is held until
+// xsig_shutdown, because Windows ends the process as soon as it returns.
+class Win32Terminate : public ::testing::TestWithParam<DWORD> {};
+
+TEST_P(Win32Terminate, IsSigtermAndHoldsTheHandlerUntilShutdown) {
+  DWORD type = GetParam();
+  ASSERT_EQ(xsig_init(), 0);
+  Seen seen;
+  ASSERT_EQ(xsig_watch(nullptr, SIGTERM, record, &seen, 0, nullptr), 0);
+  EXPECT_EQ(xsig_disposition(SIGTERM), XSIG_DISP_XSIG);
+  HANDLE t = handler_thread(type);
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(dispatch_until([&] { return seen.calls > 0; }));
+  EXPECT_EQ(seen.signum, SIGTERM);
+  EXPECT_EQ(seen.source, XSIG_SRC_CONSOLE);
+  EXPECT_EQ(seen.native, (uint32_t)type);
+  ASSERT_TRUE(xsigtest::wait_until([] { return xsig__win32_held() == 1; }));
+  // The callback has run and returned: the thread is still held.
+  EXPECT_EQ(thread_result(t, 0), -1);
+  xsig_shutdown();
+  EXPECT_EQ(thread_result(t, 10000), 1);
+  EXPECT_EQ(xsig__win32_held(), 0);
+  CloseHandle(t);
+}
+
+INSTANTIATE_TEST_SUITE_P(Events, Win32Terminate,
+                         ::testing::Values(CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT,
+                                           CTRL_SHUTDOWN_EVENT));
+
+TEST(Win32Console, ProgramExitsOnItsOwnWhileTheCloseHandlerIsHeld) {
+  Child c("close", 0);
+  ASSERT_TRUE(c.started());
+  // 42 is the helper's own exit from its SIGTERM callback: Windows did not end
+  // it first, and the held thread never returned.
+  EXPECT_EQ(c.wait_exit(), 42) << c.output();
+  EXPECT_NE(c.output().find("SIGTERM native=2 held=1\n"), std::string::npos) << c.output();
+  EXPECT_EQ(c.output().find("handler returned"), std::string::npos) << c.output();
+}
+
+// ---------------------------------------------------------------- dispositions, raising, sending
+
+TEST(Win32Console, IgnoreSigintSetsTheConsoleFlagAndDefaultClearsIt) {
+  own_console();
+  InitGuard g;
+  ASSERT_EQ(xsig_ignore(SIGINT), 0);
+  EXPECT_EQ(xsig_disposition(SIGINT), XSIG_DISP_IGNORED);
+  // A child inherits the flag, as with SetConsoleCtrlHandler(NULL, TRUE).
+  {
+    Child c("watch", 0);
+    ASSERT_TRUE(c.started());
+    ASSERT_TRUE(c.wait_output("ready ignored=1\n")) << c.output();
+  }
+  // Ignored here: a raise is dropped, as a real Ctrl+C would be.
+  EXPECT_EQ(xsig_raise(SIGINT), 0);
+  ASSERT_EQ(xsig_default(SIGINT), 0);
+  EXPECT_EQ(xsig_disposition(SIGINT), XSIG_DISP_DEFAULT);
+  EXPECT_EQ(xsig_ignore(SIGTERM), XSIG_ENOTSUP);
+}
+
+TEST(Win32Console, RaiseOfAWatchedSignalIsDeliveredWithSourceSelf) {
+  InitGuard g;
+  Seen seen;
+  ASSERT_EQ(xsig_watch(nullptr, SIGTERM, record, &seen, 0, nullptr), 0);
+  ASSERT_EQ(xsig_raise(SIGTERM), 0);
+  ASSERT_TRUE(dispatch_until([&] { return seen.calls > 0; }));
+  EXPECT_EQ(seen.signum, SIGTERM);
+  EXPECT_EQ(seen.source, XSIG_SRC_SELF);
+  EXPECT_EQ(seen.pid, (int64_t)GetCurrentProcessId());
+  EXPECT_EQ(xsig_raise(SIGHUP), XSIG_ENOTSUP);
+  EXPECT_EQ(xsig_raise(SIGSEGV), XSIG_EFAULTSIG);
+}
+
+TEST(Win32Console, RaiseOfAnUnwatchedSigintEndsTheProcessWithControlCExit) {
+  Child c("raise", 0);
+  ASSERT_TRUE(c.started());
+  EXPECT_EQ(c.wait_exit(), (long long)STATUS_CONTROL_C_EXIT) << c.output();
+  EXPECT_EQ(c.output().find("raise returned"), std::string::npos) << c.output();
+}
+
+TEST(Win32Console, SendChecksExistenceKillsAndRefusesTheRest) {
+  InitGuard g;
+  EXPECT_EQ(xsig_send((int64_t)GetCurrentProcessId(), 0), 0);
+  EXPECT_EQ(xsig_send_group(0, 0), 0);
+  Child c("nowatch", 0);
+  ASSERT_TRUE(c.started());
+  ASSERT_TRUE(c.wait_output("ready\n"));
+  EXPECT_EQ(xsig_send((int64_t)c.pid(), 0), 0);
+  EXPECT_EQ(xsig_send((int64_t)c.pid(), SIGHUP), XSIG_ENOTSUP);
+  EXPECT_EQ(xsig_send((int64_t)c.pid(), SIGTERM), XSIG_ENOTSUP);
+  EXPECT_EQ(xsig_send_group((int64_t)c.pid(), SIGKILL), XSIG_ENOTSUP);
+  ASSERT_EQ(xsig_send((int64_t)c.pid(), SIGKILL), 0);
+  EXPECT_EQ(c.wait_exit(), 1); // what taskkill /F gives
+  EXPECT_EQ(c.output().find("survived"), std::string::npos);
+  EXPECT_EQ(xsig_send((int64_t)c.pid(), 0), XSIG_ESRCH);
+  EXPECT_EQ(xsig_send(0x7ffffff0, 0), XSIG_ESRCH);
+  EXPECT_EQ(xsig_send((int64_t)1 << 40, SIGINT), XSIG_ESRCH);
+}
