@@ -124,7 +124,7 @@ static const struct signame names[] = {
 
 static const char *canonical[XSIG__NSIG]; /* "SIGTERM" */
 static char fullnames[NNAMES][12];
-static char rtnames[XSIG__NSIG][14];
+static char rtnames[XSIG__NSIG][24]; /* room for any int, so no truncation warning */
 static xsig__once_t names_once = XSIG__ONCE_INIT;
 
 static void build_names(void) {
