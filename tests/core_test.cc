@@ -597,3 +597,54 @@ TEST_F(Core, IgnoreAndDefaultAreReported) {
   ASSERT_EQ(0, xsig_default(SIGINT));
   EXPECT_EQ(XSIG_DISP_DEFAULT, xsig_disposition(SIGINT));
 }
+
+// The last xsig_shutdown wakes a thread blocked in xsig_wait on the default
+// context: it returns (0, or ESTATE if the shutdown came first) instead of
+// sleeping forever on a context that no longer exists.
+TEST(Lifetime, ShutdownWakesAThreadWaitingForever) {
+  ASSERT_EQ(0, xsig_init());
+  Rec rec;
+  ASSERT_EQ(0, xsig_watch(nullptr, SIGINT, record, &rec, 0, nullptr));
+  std::atomic<bool> calling{false}, returned{false};
+  std::atomic<int> result{1};
+  std::thread waiter([&] {
+    calling = true;
+    result = xsig_wait(nullptr, -1);
+    returned = true;
+  });
+  ASSERT_TRUE(xsigtest::wait_until([&] { return calling.load(); }, 30000));
+  // Not a wait for an event: it lets the waiter block first, most of the time.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  xsig_shutdown();
+  bool ok = xsigtest::wait_until([&] { return returned.load(); }, 30000);
+  if (!ok) waiter.detach();
+  ASSERT_TRUE(ok);
+  waiter.join();
+  EXPECT_TRUE(result == 0 || result == XSIG_ESTATE) << result;
+}
+
+TEST(Lifetime, FreeingAContextWakesItsWaiter) {
+  xsig_ctx_t *ctx;
+  ASSERT_EQ(0, xsig_ctx_new(&ctx));
+  Rec rec;
+  ASSERT_EQ(0, xsig_watch(ctx, SIGINT, record, &rec, 0, nullptr));
+  std::atomic<bool> returned{false};
+  std::atomic<int> result{1};
+  std::thread waiter([&] {
+    int r;
+    // ESTATE only while the main thread's probe below holds the role.
+    while ((r = xsig_wait(ctx, -1)) == XSIG_ESTATE) std::this_thread::yield();
+    result = r;
+    returned = true;
+  });
+  // A second dispatcher is refused exactly while the waiter holds the role:
+  // from then on the context may be freed under it.
+  ASSERT_TRUE(xsigtest::wait_until([&] { return xsig_dispatch(ctx) == XSIG_ESTATE; }, 30000));
+  xsig_ctx_free(ctx);
+  bool ok = xsigtest::wait_until([&] { return returned.load(); }, 30000);
+  if (!ok) waiter.detach();
+  ASSERT_TRUE(ok);
+  waiter.join();
+  EXPECT_EQ(0, result.load());
+  EXPECT_TRUE(rec.events.empty());
+}

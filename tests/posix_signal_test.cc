@@ -142,8 +142,15 @@ TEST_F(Posix, KillFromAChildCarriesTheChildsPid) {
   EXPECT_EQ(child, rec.events.back().sender_pid);
 }
 
-TEST_F(Posix, RealtimeSignalsAreCountedExactly) {
-  int sig = SIGRTMIN + 2;
+class Realtime : public ::testing::TestWithParam<int> {
+protected:
+  void SetUp() override { ASSERT_EQ(0, xsig_init()); }
+  void TearDown() override { xsig_shutdown(); }
+};
+INSTANTIATE_TEST_SUITE_P(Posix, Realtime, ::testing::Values(0, 2, -1));
+
+TEST_P(Realtime, SignalsAreCountedExactly) {
+  int sig = GetParam() >= 0 ? SIGRTMIN + GetParam() : SIGRTMAX;
   Rec rec;
   ASSERT_EQ(0, xsig_watch(nullptr, sig, record, &rec, 0, nullptr));
   const int n = 200;
@@ -553,3 +560,186 @@ TEST_F(Posix, WaiterThreadTakingTheSignalSkipsItsOwnPipeOnly) {
   xsig_ctx_free(other);
 }
 #endif
+
+// An event loop of the caller's own (poll + xsig_dispatch) whose thread never
+// takes the signal: every delivery arrives through another thread's handler.
+// poll() must never sleep through a pending delivery.
+TEST_F(Posix, PollLoopNeverSleepsThroughAPendingDelivery) {
+  Rec rec;
+  ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR1, record, &rec, 0, nullptr));
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR1);
+  ASSERT_EQ(0, pthread_sigmask(SIG_BLOCK, &set, &old));
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> senders;
+  for (int i = 0; i < 3; i++)
+    senders.emplace_back([&] {
+      sigset_t none;
+      sigemptyset(&none);
+      pthread_sigmask(SIG_SETMASK, &none, nullptr);
+      unsigned n = 0;
+      while (!stop) {
+        kill(getpid(), SIGUSR1);
+        if (++n % 4 == 0) sched_yield();
+      }
+    });
+  pollfd p = {xsig_wakeup_handle(nullptr), POLLIN, 0};
+  int stuck = 0;
+  long rounds = 0;
+  long long end = xsigtest::now_ms() + 2000;
+  while (xsigtest::now_ms() < end) {
+    if (poll(&p, 1, 3000) == 0 && xsig_pending(nullptr, SIGUSR1) > 0) stuck++;
+    xsig_dispatch(nullptr);
+    rounds++;
+  }
+  stop = true;
+  for (auto &t : senders) t.join();
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  EXPECT_EQ(0, stuck) << "after " << rounds << " rounds";
+  EXPECT_GT(rec.total(), 0u);
+}
+
+// xsig_wait(-1) woken only by feeds from another thread, round after round.
+TEST_F(Posix, WaitForeverIsWokenByEveryFeedFromAnotherThread) {
+  Rec rec;
+  ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR1, record, &rec, 0, nullptr));
+  const int rounds = 300;
+  std::atomic<int> ready{0};
+  std::thread feeder([&] {
+    for (int i = 1; i <= rounds; i++) {
+      while (ready.load() < i) std::this_thread::yield();
+      xsig_feed(SIGUSR1);
+    }
+  });
+  int woke = 0;
+  for (int i = 1; i <= rounds; i++) {
+    ready = i;
+    // A lost wakeup sleeps to the time-out (the final dispatch then still finds
+    // the delivery), so a round that ends that late is the failure.
+    long long t0 = xsigtest::now_ms();
+    int r = xsig_wait(nullptr, 20000);
+    if (r != 1 || xsigtest::now_ms() - t0 >= 20000) break;
+    woke++;
+  }
+  feeder.join();
+  EXPECT_EQ(rounds, woke);
+}
+
+namespace {
+void ignore_with_siginfo(int sig) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_IGN;
+  sa.sa_flags = SA_SIGINFO;  // legal, and must never make xsig call SIG_IGN
+  sigaction(sig, &sa, nullptr);
+}
+}  // namespace
+
+TEST_F(Posix, PreviousIgnoreWithSiginfoFlagIsNeitherCalledNorLost) {
+  ignore_with_siginfo(SIGUSR2);
+  EXPECT_EQ(XSIG_DISP_IGNORED, xsig_disposition(SIGUSR2));
+  Rec rec;
+  xsig_watch_t *w;
+  ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR2, record, &rec, 0, &w));
+  ASSERT_EQ(0, kill(getpid(), SIGUSR2));
+  EXPECT_EQ(1u, wait_total(nullptr, rec, 1));
+  ASSERT_EQ(0, xsig_unwatch(w));
+  EXPECT_EQ(XSIG_DISP_IGNORED, xsig_disposition(SIGUSR2));
+}
+
+TEST_F(Posix, SigchldKeepsTheNoStopAndNoWaitFlagsItHad) {
+  struct sigaction sa, cur;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  sa.sa_flags = SA_NOCLDSTOP;
+  ASSERT_EQ(0, sigaction(SIGCHLD, &sa, nullptr));
+  Rec rec;
+  ASSERT_EQ(0, xsig_watch(nullptr, SIGCHLD, record, &rec, 0, nullptr));
+  ASSERT_EQ(0, sigaction(SIGCHLD, nullptr, &cur));
+  EXPECT_TRUE(cur.sa_flags & SA_NOCLDSTOP);
+  EXPECT_FALSE(cur.sa_flags & SA_NOCLDWAIT);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(5);
+  EXPECT_GE(wait_total(nullptr, rec, 1), 1u);
+  EXPECT_EQ(child, rec.events.back().sender_pid);
+  EXPECT_EQ((uint32_t)CLD_EXITED, rec.events.back().native);
+  int st;
+  waitpid(child, &st, 0);
+}
+
+// A handled signal that no context here watches interrupts the wait inside the
+// kernel; the wait goes on and still honours its time-out.
+TEST_F(Posix, OtherSignalsInterruptingTheWaitDoNotEndItEarly) {
+  Rec rec;
+  ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR1, record, &rec, 0, nullptr));
+  signal(SIGUSR2, [](int) {});
+  std::atomic<bool> stop{false};
+  pthread_t self = pthread_self();
+  std::thread pester([&] {
+    while (!stop) {
+      pthread_kill(self, SIGUSR2);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  long long t0 = xsigtest::now_ms();
+  int r = xsig_wait(nullptr, 300);
+  long long spent = xsigtest::now_ms() - t0;
+  stop = true;
+  pester.join();
+  EXPECT_EQ(0, r);
+  EXPECT_GE(spent, 299);  // a lower bound only: never ended early
+  EXPECT_TRUE(rec.events.empty());
+}
+
+TEST_F(Posix, AFoldedEventCarriesTheLatestDeliverysDetails) {
+  Rec rec;
+  ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR1, record, &rec, 0, nullptr));
+  ASSERT_EQ(0, xsig_feed(SIGUSR1));
+  ASSERT_EQ(0, syscall(SYS_kill, getpid(), SIGUSR1));  // handled before kill returns
+  ASSERT_EQ(1, xsig_dispatch(nullptr));
+  EXPECT_EQ(2u, rec.events[0].count);
+  EXPECT_EQ(XSIG_SRC_KERNEL, rec.events[0].source);
+  EXPECT_EQ(getpid(), rec.events[0].sender_pid);
+  ASSERT_EQ(0, syscall(SYS_kill, getpid(), SIGUSR1));
+  ASSERT_EQ(0, xsig_feed(SIGUSR1));
+  ASSERT_EQ(1, xsig_dispatch(nullptr));
+  EXPECT_EQ(2u, rec.events[1].count);
+  EXPECT_EQ(XSIG_SRC_SELF, rec.events[1].source);
+  EXPECT_EQ(-1, rec.events[1].sender_pid);
+}
+
+namespace {
+struct Reentry {
+  int depth = 0, max_depth = 0, calls = 0;
+};
+void raise_again(const xsig_event_t *, void *u) {
+  auto *r = static_cast<Reentry *>(u);
+  r->depth++;
+  r->calls++;
+  if (r->depth > r->max_depth) r->max_depth = r->depth;
+  if (r->calls == 1) kill(getpid(), SIGUSR1);  // delivered now, run later
+  r->depth--;
+}
+}  // namespace
+
+TEST_F(Posix, ARealSignalDuringItsOwnCallbackIsKeptNotReentered) {
+  Reentry r;
+  ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR1, raise_again, &r, 0, nullptr));
+  ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+  long long end = xsigtest::now_ms() + 20000;
+  while (r.calls < 2 && xsigtest::now_ms() < end) xsig_wait(nullptr, 200);
+  EXPECT_EQ(2, r.calls);
+  EXPECT_EQ(1, r.max_depth);
+}
+
+TEST(PosixFeed, ReservedAndOutOfRangeNumbersAreRefused) {
+  EXPECT_EQ(XSIG_EINVAL, xsig_feed(0));
+  EXPECT_EQ(XSIG_EINVAL, xsig_feed(NSIG));
+  EXPECT_EQ(XSIG_EINVAL, xsig_feed(NSIG + 100));
+#ifdef __linux__
+  for (int s = 32; s < SIGRTMIN; s++) EXPECT_EQ(XSIG_EINVAL, xsig_feed(s)) << s;
+#endif
+  EXPECT_EQ(0, xsig_feed(SIGRTMAX));
+}

@@ -34,7 +34,7 @@ struct xsig_ctx {
   const void *_Atomic dispatcher; /* thread that holds the dispatching role */
   xsig_watch_t *iter;             /* next watch of the running event, kept valid by unlink */
   uint64_t seq;
-  int doomed; /* freed while being dispatched: the dispatcher destroys it */
+  _Atomic int doomed; /* freed while being dispatched: the dispatcher destroys it */
   xsig_ctx_t *next;
 };
 
@@ -85,19 +85,17 @@ int xsig__wake(int sig, const xsig__slot_t *skip) {
   xsig__slot_t *s = atomic_load_explicit(&slots, memory_order_acquire);
   for (; s; s = atomic_load_explicit(&s->next, memory_order_acquire)) {
     if (s == skip || !xsig__maskbit(s->mask, sig)) continue;
-    /* A byte is already waiting and its reader will take our count too: it
-     * clears 'dirty' before it drains and reads the counters after. This keeps
-     * a flood from costing a write per signal. */
-    if (atomic_load(&s->dirty)) continue;
+    /* Claim before the poke: a byte is already promised and its reader will
+     * take our count too, because it drains before it clears 'dirty' and reads
+     * the counters after. A drained byte was always claimed before the clear,
+     * so 'dirty' can never stay 1 over an empty pair. */
+    if (atomic_load(&s->dirty) || atomic_exchange(&s->dirty, 1)) continue;
     /* Pairs with slot_release(): either it sees us in 'users' and waits, or we
      * see wr already gone. Both sides are seq_cst on purpose. */
     atomic_fetch_add(&s->users, 1);
     intptr_t wr = atomic_load(&s->wr);
     if (wr != -1) {
       xsig__os_pair_poke(wr);
-      /* After the poke: a reader that misses this flag will see it on its
-       * next round, while the byte keeps the handle readable till then. */
-      atomic_store(&s->dirty, 1);
       n++;
     }
     atomic_fetch_sub(&s->users, 1);
@@ -120,7 +118,7 @@ int xsig__watched(int sig) {
 }
 
 int xsig_feed(int signum) {
-  if (signum <= 0 || signum >= XSIG__NSIG) return XSIG_EINVAL;
+  if (signum <= 0 || signum >= XSIG__NSIG || xsig__os_reserved(signum)) return XSIG_EINVAL;
   xsig__deliver(signum, -1, XSIG_SRC_SELF, 0, NULL);
   return 0;
 }
@@ -239,25 +237,31 @@ static void ctx_close(xsig_ctx_t *c) {
       *p = c->next;
       break;
     }
-  if (atomic_load(&c->dispatcher)) c->doomed = 1;
-  else ctx_destroy(c);
+  if (atomic_load(&c->dispatcher)) {
+    atomic_store(&c->doomed, 1);
+    xsig__os_pair_poke(c->pair.wr); /* wake a dispatcher blocked in xsig_wait() */
+  } else {
+    ctx_destroy(c);
+  }
 }
 
 void xsig__after_fork_child(void) {
   for (xsig_ctx_t *c = ctxs; c; c = c->next) {
-    /* The new pair is made before the old one is closed, so its handle has a
-     * new number: a stale copy of the parent's handle cannot alias it. */
-    xsig__pair_t old = c->pair;
-    if (xsig__os_pair_open(&c->pair) < 0) c->pair.rd = c->pair.wr = -1;
-    xsig__os_pair_close(&old);
-    atomic_store(&c->slot->wr, c->pair.wr);
-    atomic_store(&c->slot->users, 0);
-    atomic_store(&c->slot->dirty, 0);
+    /* Forget the parent's deliveries first: one that lands in the child from
+     * here on stays counted, and the pending check before any wait finds it. */
     for (int s = 1; s < XSIG__NSIG; s++) {
       atomic_store(&c->seen[s], atomic_load(&xsig__sigs[s].count));
       for (xsig_watch_t *w = c->w[s].head; w; w = w->next)
         if (w->running != ME) w->running = NULL;
     }
+    /* The new pair is made before the old one is closed, so its handle has a
+     * new number: a stale copy of the parent's handle cannot alias it. */
+    xsig__pair_t old = c->pair;
+    if (xsig__os_pair_open(&c->pair) < 0) c->pair.rd = c->pair.wr = -1;
+    atomic_store(&c->slot->wr, c->pair.wr);
+    atomic_store(&c->slot->users, 0);
+    atomic_store(&c->slot->dirty, 0);
+    xsig__os_pair_close(&old);
     if (atomic_load(&c->dispatcher) != ME) atomic_store(&c->dispatcher, NULL);
   }
 }
@@ -487,7 +491,9 @@ static int run_event(xsig_ctx_t *c, const xsig_event_t *ev) {
  * waiter by other means (the POSIX fast path) costs no read. */
 static int dispatch(xsig_ctx_t *c, int drain, int *took) {
   xsig_event_t evs[XSIG__NSIG];
-  if (atomic_exchange(&c->slot->dirty, 0) || drain) xsig__os_pair_drain(&c->pair);
+  /* Drain first, clear after (see xsig__wake). */
+  if (drain || atomic_load(&c->slot->dirty)) xsig__os_pair_drain(&c->pair);
+  atomic_store(&c->slot->dirty, 0);
   int n = collect(c, evs), ran = 0;
   for (int i = 0; i < n; i++) ran += run_event(c, &evs[i]);
   *took = n;
@@ -515,7 +521,7 @@ int xsig_dispatch(xsig_ctx_t *ctx) {
   xsig_ctx_t *c;
   int r = acquire(ctx, &c), took;
   if (r < 0) return r;
-  r = dispatch(c, 0, &took);
+  r = dispatch(c, 1, &took); /* the caller's poll may have seen an unclaimed byte */
   release(c);
   return r;
 }

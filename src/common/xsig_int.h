@@ -9,7 +9,9 @@
 
 /* Signal numbers index flat arrays. Windows needs 32 (the POSIX names the header
  * adds go up to SIGWINCH 28); Linux needs _NSIG (65) for the realtime range. */
-#if defined(NSIG) && NSIG > 32
+#if defined(_SIG_MAXSIG) /* FreeBSD: NSIG stops at 32, realtime signals go to 126 */
+#define XSIG__NSIG (_SIG_MAXSIG + 1)
+#elif defined(NSIG) && NSIG > 32
 #define XSIG__NSIG NSIG
 #else
 #define XSIG__NSIG 32

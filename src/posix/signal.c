@@ -31,11 +31,10 @@ static int64_t sender(const siginfo_t *i, int sig) {
 
 static void chain(int sig, siginfo_t *info, void *uc) {
   const struct sigaction *o = &saved[sig];
-  if (o->sa_flags & SA_SIGINFO) {
-    if (o->sa_sigaction) o->sa_sigaction(sig, info, uc);
-  } else if (o->sa_handler != SIG_DFL && o->sa_handler != SIG_IGN) {
-    o->sa_handler(sig);
-  }
+  /* SIG_DFL and SIG_IGN may come with SA_SIGINFO set: never call them. */
+  if (o->sa_handler == SIG_DFL || o->sa_handler == SIG_IGN) return;
+  if (o->sa_flags & SA_SIGINFO) o->sa_sigaction(sig, info, uc);
+  else o->sa_handler(sig);
 }
 
 static void on_signal(int sig, siginfo_t *info, void *uc) {
@@ -64,6 +63,9 @@ int xsig__os_install(int sig) {
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_signal;
   sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  /* These change what the kernel reports or keeps, not how it calls us: the
+   * program that asked for them keeps them. */
+  if (sig == SIGCHLD) sa.sa_flags |= old.sa_flags & (SA_NOCLDSTOP | SA_NOCLDWAIT);
   sigfillset(&sa.sa_mask);
   if (sigaction(sig, &sa, NULL) < 0) return sys_error();
   return 0;
@@ -78,7 +80,6 @@ int xsig__os_disposition(int sig) {
   struct sigaction cur;
   if (sigaction(sig, NULL, &cur) < 0) return sys_error();
   if (is_ours(&cur)) return XSIG_DISP_XSIG;
-  if (cur.sa_flags & SA_SIGINFO) return XSIG_DISP_OTHER;
   if (cur.sa_handler == SIG_DFL) return XSIG_DISP_DEFAULT;
   if (cur.sa_handler == SIG_IGN) return XSIG_DISP_IGNORED;
   return XSIG_DISP_OTHER;
@@ -194,7 +195,7 @@ int xsig__os_rt_range(int *lo, int *hi) {
 #ifdef SIGRTMIN
   *lo = SIGRTMIN;
   *hi = SIGRTMAX;
-  return *lo > 0 && *hi >= *lo;
+  return *lo > 0 && *hi >= *lo && *hi < XSIG__NSIG;
 #else
   (void)lo, (void)hi;
   return 0;

@@ -159,7 +159,11 @@ void xsig__os_mutex_unlock(xsig__mutex_t *m) {
 }
 
 void xsig__os_cond_wait(xsig__cond_t *c, xsig__mutex_t *m) {
+  /* Not a cancellation point: cancelled here, a thread would die holding m. */
+  int old;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
   pthread_cond_wait(c, m);
+  pthread_setcancelstate(old, NULL);
 }
 
 void xsig__os_cond_broadcast(xsig__cond_t *c) {
