@@ -24,7 +24,9 @@ namespace {
 
 struct Rec {
   std::vector<xsig_event_t> events;
-  void clear() { events.clear(); }
+  void clear() {
+    events.clear();
+  }
   uint32_t total() const {
     uint32_t n = 0;
     for (auto &e : events) n += e.count;
@@ -63,11 +65,15 @@ int wait_for(xsig_ctx_t *ctx, Rec &rec, size_t want, int timeout_ms = 10000) {
 
 class Core : public ::testing::Test {
 protected:
-  void SetUp() override { ASSERT_EQ(0, xsig_init()); }
-  void TearDown() override { xsig_shutdown(); }
+  void SetUp() override {
+    ASSERT_EQ(0, xsig_init());
+  }
+  void TearDown() override {
+    xsig_shutdown();
+  }
 };
 
-}  // namespace
+} // namespace
 
 // ------------------------------------------------------------------ names
 
@@ -100,9 +106,24 @@ TEST(Names, ParsingAcceptsCaseAndPrefix) {
 }
 
 TEST(Names, GarbageIsRejected) {
-  const char *bad[] = {"",      "SIG",  "SIGFOO", "TERMX", "15x",    " 15",  "15 ", "+15",
-                       "-15",   "0",    "00",     "9999",  "99999999999999999999",
-                       "SIG15", "SIGSIGTERM", "TERM\n", "0x0f", "1.5"};
+  const char *bad[] = {"",
+                       "SIG",
+                       "SIGFOO",
+                       "TERMX",
+                       "15x",
+                       " 15",
+                       "15 ",
+                       "+15",
+                       "-15",
+                       "0",
+                       "00",
+                       "9999",
+                       "99999999999999999999",
+                       "SIG15",
+                       "SIGSIGTERM",
+                       "TERM\n",
+                       "0x0f",
+                       "1.5"};
   for (const char *s : bad) EXPECT_EQ(XSIG_EINVAL, xsig_from_name(s)) << '"' << s << '"';
   EXPECT_EQ(XSIG_EINVAL, xsig_from_name(nullptr));
   EXPECT_EQ(nullptr, xsig_name(0));
@@ -357,7 +378,7 @@ void remove_self(const xsig_event_t *, void *u) {
   s->calls++;
   s->unwatch_result = xsig_unwatch(s->w);
 }
-}  // namespace
+} // namespace
 
 TEST_F(Core, CallbackMayUnwatchItself) {
   SelfRemover s;
@@ -376,7 +397,7 @@ TEST_F(Core, CallbackMayUnwatchALaterWatch) {
   xsig_watch_t *lw = nullptr;
   ASSERT_EQ(0, xsig_watch(nullptr, SIGINT, remove_self, &first, 0, nullptr));
   ASSERT_EQ(0, xsig_watch(nullptr, SIGINT, record, &later, 0, &lw));
-  first.w = lw;  // the first callback removes the second watch before it runs
+  first.w = lw; // the first callback removes the second watch before it runs
   xsig_feed(SIGINT);
   EXPECT_EQ(1, xsig_dispatch(nullptr));
   EXPECT_EQ(0, first.unwatch_result);
@@ -392,7 +413,7 @@ void add_watch(const xsig_event_t *, void *u) {
   auto *a = static_cast<Adder *>(u);
   if (a->adds++ == 0) xsig_watch(nullptr, SIGINT, record, &a->added, 0, nullptr);
 }
-}  // namespace
+} // namespace
 
 TEST_F(Core, WatchAddedByACallbackStartsWithTheNextDelivery) {
   Adder a;
@@ -418,7 +439,7 @@ TEST_F(Core, EveryContextSeesEveryDelivery) {
   xsig_feed(SIGINT);
   EXPECT_TRUE(readable(xsig_wakeup_handle(a)));
   EXPECT_TRUE(readable(xsig_wakeup_handle(b)));
-  EXPECT_FALSE(readable(xsig_wakeup_handle(nullptr)));  // watches only SIGTERM
+  EXPECT_FALSE(readable(xsig_wakeup_handle(nullptr))); // watches only SIGTERM
   EXPECT_EQ(1, xsig_dispatch(a));
   // Dispatching a consumed nothing of b's.
   EXPECT_EQ(2u, xsig_pending(b, SIGINT));
@@ -473,12 +494,12 @@ void reenter(const xsig_event_t *, void *u) {
     xsig_feed(SIGINT);
   }
 }
-}  // namespace
+} // namespace
 
 TEST_F(Core, DispatchingFromOwnCallbackIsRefused) {
   Reenter r;
   ASSERT_EQ(0, xsig_watch(nullptr, SIGINT, reenter, &r, 0, nullptr));
-  r.feed_again = true;  // and a delivery during its own callback is kept for later
+  r.feed_again = true; // and a delivery during its own callback is kept for later
   xsig_feed(SIGINT);
   EXPECT_EQ(1, xsig_dispatch(nullptr));
   EXPECT_EQ(XSIG_ESTATE, r.dispatch_result);

@@ -36,14 +36,18 @@ int exit_code(pid_t pid) {
 
 class Fork : public ::testing::Test {
 protected:
-  void SetUp() override { ASSERT_EQ(0, xsig_init()); }
-  void TearDown() override { xsig_shutdown(); }
+  void SetUp() override {
+    ASSERT_EQ(0, xsig_init());
+  }
+  void TearDown() override {
+    xsig_shutdown();
+  }
 };
 
 // Runs in a child: checks the child's own xsig state; returns an exit code.
 int child_checks(int parent_fd) {
   int fd = xsig_wakeup_handle(nullptr);
-  if (fd < 0 || fd == parent_fd) return 10;  // must be a new pipe
+  if (fd < 0 || fd == parent_fd) return 10; // must be a new pipe
   if (xsig_pending(nullptr, SIGUSR1) != 0) return 11;
   Rec rec;
   if (xsig_watch(nullptr, SIGUSR2, record, &rec, 0, nullptr) != 0) return 12;
@@ -55,16 +59,16 @@ int child_checks(int parent_fd) {
   return 0;
 }
 
-}  // namespace
+} // namespace
 
 TEST_F(Fork, ChildGetsItsOwnPipeAndNoPendingCounts) {
   Rec rec;
   ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR1, record, &rec, 0, nullptr));
   int parent_fd = xsig_wakeup_handle(nullptr);
-  xsig_feed(SIGUSR1);  // pending in the parent, not to be seen by the child
+  xsig_feed(SIGUSR1); // pending in the parent, not to be seen by the child
   ASSERT_TRUE(readable(parent_fd));
   char c;
-  ASSERT_EQ(1, read(parent_fd, &c, 1));  // empty the parent's pipe
+  ASSERT_EQ(1, read(parent_fd, &c, 1)); // empty the parent's pipe
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) _exit(child_checks(parent_fd));
@@ -87,7 +91,7 @@ TEST_F(Fork, RawForkChildRebuildsOnFirstCallAndNeverWakesTheParent) {
   pid_t pid = _Fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    kill(getpid(), SIGUSR1);  // before any xsig call: must not reach the parent's pipe
+    kill(getpid(), SIGUSR1); // before any xsig call: must not reach the parent's pipe
     _exit(child_checks(parent_fd));
   }
   EXPECT_EQ(0, exit_code(pid));

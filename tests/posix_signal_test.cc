@@ -70,8 +70,12 @@ int count_fds() {
 
 class Posix : public ::testing::Test {
 protected:
-  void SetUp() override { ASSERT_EQ(0, xsig_init()); }
-  void TearDown() override { xsig_shutdown(); }
+  void SetUp() override {
+    ASSERT_EQ(0, xsig_init());
+  }
+  void TearDown() override {
+    xsig_shutdown();
+  }
 };
 
 // A chained handler sees the wakeup pipe already written: proof that xsig
@@ -91,7 +95,7 @@ void foreign_info(int, siginfo_t *info, void *) {
   foreign_info_code = info ? info->si_code : -999;
 }
 
-}  // namespace
+} // namespace
 
 TEST_F(Posix, RaiseIsARealKillWithSenderAndCode) {
   Rec rec;
@@ -144,7 +148,7 @@ TEST_F(Posix, KillFromAChildCarriesTheChildsPid) {
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    for (int i = 0; i < 1000; i++) {  // until the parent has it (see KillFromAnotherThread)
+    for (int i = 0; i < 1000; i++) { // until the parent has it (see KillFromAnotherThread)
       kill(getppid(), SIGUSR1);
       usleep(20000);
     }
@@ -160,8 +164,12 @@ TEST_F(Posix, KillFromAChildCarriesTheChildsPid) {
 
 class Realtime : public ::testing::TestWithParam<int> {
 protected:
-  void SetUp() override { ASSERT_EQ(0, xsig_init()); }
-  void TearDown() override { xsig_shutdown(); }
+  void SetUp() override {
+    ASSERT_EQ(0, xsig_init());
+  }
+  void TearDown() override {
+    xsig_shutdown();
+  }
 };
 INSTANTIATE_TEST_SUITE_P(Posix, Realtime, ::testing::Values(0, 2, -1));
 
@@ -183,7 +191,7 @@ TEST_P(Realtime, SignalsAreCountedExactly) {
   ASSERT_EQ(child, waitpid(child, &st, 0));
   uint32_t got = wait_total(nullptr, rec, n);
 #ifdef XSIG_TEST_TSAN
-  EXPECT_GE(got, 1u);  // TSan folds signals itself
+  EXPECT_GE(got, 1u); // TSan folds signals itself
 #else
   EXPECT_EQ((uint32_t)n, got);
   // Nothing more trickles in.
@@ -296,7 +304,7 @@ TEST_F(Posix, ALaterForeignHandlerIsNotOverwrittenOnUnwatch) {
   Rec rec;
   xsig_watch_t *w;
   ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR1, record, &rec, 0, &w));
-  signal(SIGUSR1, foreign_plain);  // someone replaced xsig's handler
+  signal(SIGUSR1, foreign_plain); // someone replaced xsig's handler
   ASSERT_EQ(0, xsig_unwatch(w));
   struct sigaction cur;
   sigaction(SIGUSR1, nullptr, &cur);
@@ -307,7 +315,7 @@ TEST_F(Posix, ALaterForeignHandlerIsNotOverwrittenOnUnwatch) {
 TEST_F(Posix, FloodOfFeedsWritesOneByteAndLosesNothing) {
   Rec rec;
   ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR1, record, &rec, 0, nullptr));
-  const int fed = 200000;  // far beyond any pipe buffer
+  const int fed = 200000; // far beyond any pipe buffer
   for (int i = 0; i < fed; i++) xsig_feed(SIGUSR1);
   int fd = xsig_wakeup_handle(nullptr);
   int queued = -1;
@@ -322,7 +330,7 @@ namespace {
 void clobber_errno(int) {
   errno = EIO;
 }
-}  // namespace
+} // namespace
 
 // errno is saved and restored around everything the handler does, including
 // a chained foreign handler that changes it.
@@ -331,10 +339,10 @@ TEST_F(Posix, ErrnoIsPreservedAcrossTheHandler) {
   Rec rec;
   ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR1, record, &rec, 0, nullptr));
   errno = 4242;
-  ASSERT_EQ(0, syscall(SYS_kill, getpid(), SIGUSR1));  // handled before kill returns
+  ASSERT_EQ(0, syscall(SYS_kill, getpid(), SIGUSR1)); // handled before kill returns
   EXPECT_EQ(4242, errno);
   EXPECT_EQ(1u, wait_total(nullptr, rec, 1));
-#ifndef XSIG_TEST_TSAN  // TSan itself reports and undoes a handler that spoils errno
+#ifndef XSIG_TEST_TSAN // TSan itself reports and undoes a handler that spoils errno
   // The same handler without xsig in front does clobber it: the test can fail.
   xsig_shutdown();
   ASSERT_EQ(0, xsig_init());
@@ -358,7 +366,7 @@ bool sleeping_in_kernel(pid_t tid) {
   size_t p = s.rfind(')');
   return p != std::string::npos && p + 2 < s.size() && s[p + 2] == 'S';
 }
-}  // namespace
+} // namespace
 
 TEST_F(Posix, SlowSystemCallsAreRestarted) {
   Rec rec;
@@ -385,11 +393,11 @@ TEST_F(Posix, SlowSystemCallsAreRestarted) {
 #ifndef XSIG_TEST_TSAN
   // (TSan holds a signal for a thread blocked in read() until the read ends.)
   ASSERT_TRUE(xsigtest::wait_until([] { return xsig_pending(nullptr, SIGUSR1) > 0; }));
-  EXPECT_EQ(-2, r.result.load());  // still blocked: the read was restarted, not failed
+  EXPECT_EQ(-2, r.result.load()); // still blocked: the read was restarted, not failed
 #endif
   ASSERT_EQ(1, write(p[1], "x", 1));
   pthread_join(th, nullptr);
-#ifndef XSIG_TEST_TSAN  // TSan may drop it (see KillFromAnotherThread); asserted above elsewhere
+#ifndef XSIG_TEST_TSAN // TSan may drop it (see KillFromAnotherThread); asserted above elsewhere
   EXPECT_TRUE(xsigtest::wait_until([] { return xsig_pending(nullptr, SIGUSR1) > 0; }));
 #endif
   EXPECT_EQ(1, r.result.load()) << strerror(r.err);
@@ -431,7 +439,7 @@ TEST(PosixNames, RealtimeNames) {
   EXPECT_EQ(XSIG_EINVAL, xsig_from_name("RTMAX+1"));
   EXPECT_EQ(XSIG_EINVAL, xsig_from_name("RTMIN+"));
   EXPECT_EQ(XSIG_EINVAL, xsig_from_name("RTMIN+x"));
-  EXPECT_EQ(SIGIO, xsig_from_name("POLL"));  // aliases parse to the canonical number
+  EXPECT_EQ(SIGIO, xsig_from_name("POLL")); // aliases parse to the canonical number
   EXPECT_STREQ("SIGABRT", xsig_name(xsig_from_name("IOT")));
   EXPECT_EQ(1, xsig_has(XSIG_FEAT_QUEUED));
   EXPECT_EQ(1, xsig_has(XSIG_FEAT_WAKEUP_FD));
@@ -481,7 +489,7 @@ TEST_F(Posix, SendToAChildWithAWatchReportsIt) {
   ASSERT_EQ(1, read(p[0], &c, 1));
   int st = 0;
   pid_t done = 0;
-  for (int i = 0; i < 1000 && done == 0; i++) {  // until it lands (see KillFromAnotherThread)
+  for (int i = 0; i < 1000 && done == 0; i++) { // until it lands (see KillFromAnotherThread)
     ASSERT_EQ(0, xsig_send(child, SIGTERM));
     xsigtest::wait_until([&] { return (done = waitpid(child, &st, WNOHANG)) != 0; }, 100);
   }
@@ -548,7 +556,7 @@ TEST_F(Posix, TimerSignalsOnTheWaitingThreadNeverGetLost) {
   const int rounds = 300;
   for (int i = 0; i < rounds; i++) {
     // Expiries from 0 to ~1 ms land before, during and after the wait's entry.
-#ifdef XSIG_TEST_TSAN  // repeat, in case TSan drops one (see KillFromAnotherThread)
+#ifdef XSIG_TEST_TSAN // repeat, in case TSan drops one (see KillFromAnotherThread)
     itimerval it = {{0, 2000}, {0, (i % 10) * 100 + 1}};
 #else
     itimerval it = {{0, 0}, {0, (i % 10) * 100 + 1}};
@@ -659,10 +667,10 @@ void ignore_with_siginfo(int sig) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = SIG_IGN;
-  sa.sa_flags = SA_SIGINFO;  // legal, and must never make xsig call SIG_IGN
+  sa.sa_flags = SA_SIGINFO; // legal, and must never make xsig call SIG_IGN
   sigaction(sig, &sa, nullptr);
 }
-}  // namespace
+} // namespace
 
 TEST_F(Posix, PreviousIgnoreWithSiginfoFlagIsNeitherCalledNorLost) {
   ignore_with_siginfo(SIGUSR2);
@@ -724,7 +732,7 @@ TEST_F(Posix, OtherSignalsInterruptingTheWaitDoNotEndItEarly) {
   stop = true;
   pester.join();
   EXPECT_EQ(0, r);
-  EXPECT_GE(spent, 299);  // a lower bound only: never ended early
+  EXPECT_GE(spent, 299); // a lower bound only: never ended early
   EXPECT_TRUE(rec.events.empty());
 }
 
@@ -732,7 +740,7 @@ TEST_F(Posix, AFoldedEventCarriesTheLatestDeliverysDetails) {
   Rec rec;
   ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR1, record, &rec, 0, nullptr));
   ASSERT_EQ(0, xsig_feed(SIGUSR1));
-  ASSERT_EQ(0, syscall(SYS_kill, getpid(), SIGUSR1));  // handled before kill returns
+  ASSERT_EQ(0, syscall(SYS_kill, getpid(), SIGUSR1)); // handled before kill returns
   ASSERT_EQ(1, xsig_dispatch(nullptr));
   EXPECT_EQ(2u, rec.events[0].count);
   EXPECT_EQ(XSIG_SRC_KERNEL, rec.events[0].source);
@@ -754,10 +762,10 @@ void raise_again(const xsig_event_t *, void *u) {
   r->depth++;
   r->calls++;
   if (r->depth > r->max_depth) r->max_depth = r->depth;
-  if (r->calls == 1) kill(getpid(), SIGUSR1);  // delivered now, run later
+  if (r->calls == 1) kill(getpid(), SIGUSR1); // delivered now, run later
   r->depth--;
 }
-}  // namespace
+} // namespace
 
 TEST_F(Posix, ARealSignalDuringItsOwnCallbackIsKeptNotReentered) {
   Reentry r;

@@ -127,8 +127,10 @@ int xsig_feed(int signum) {
 
 static void mask_set(xsig__slot_t *s, int sig, int on) {
   uint32_t bit = 1u << (sig % 32);
-  if (on) atomic_fetch_or(&s->mask[sig / 32], bit);
-  else atomic_fetch_and(&s->mask[sig / 32], ~bit);
+  if (on)
+    atomic_fetch_or(&s->mask[sig / 32], bit);
+  else
+    atomic_fetch_and(&s->mask[sig / 32], ~bit);
 }
 
 static xsig__slot_t *slot_claim(void) {
@@ -206,10 +208,14 @@ static void unlink_watch(xsig_watch_t *w) {
   xsig_ctx_t *c = w->ctx;
   struct wlist *l = &c->w[w->sig];
   if (c->iter == w) c->iter = w->next;
-  if (w->prev) w->prev->next = w->next;
-  else l->head = w->next;
-  if (w->next) w->next->prev = w->prev;
-  else l->tail = w->prev;
+  if (w->prev)
+    w->prev->next = w->next;
+  else
+    l->head = w->next;
+  if (w->next)
+    w->next->prev = w->prev;
+  else
+    l->tail = w->prev;
   w->dead = 1;
   if (l->head) return;
   mask_set(c->slot, w->sig, 0);
@@ -280,8 +286,10 @@ int xsig_init(void) {
     r = ctx_open(&c);
     if (r == 0) atomic_store(&defctx, c);
   }
-  if (r == 0) init_refs++;
-  else engine_release();
+  if (r == 0)
+    init_refs++;
+  else
+    engine_release();
   xsig__unlock();
   return r;
 }
@@ -306,8 +314,10 @@ int xsig_ctx_new(xsig_ctx_t **out) {
   check_fork();
   int r = engine_hold();
   if (r == 0) r = ctx_open(out);
-  if (r == 0) ctx_refs++;
-  else engine_release();
+  if (r == 0)
+    ctx_refs++;
+  else
+    engine_release();
   xsig__unlock();
   return r;
 }
@@ -385,8 +395,10 @@ int xsig_watch(xsig_ctx_t *ctx, int sig, xsig_cb cb, void *user, unsigned flags,
   w->seq = ++c->seq;
   struct wlist *l = &c->w[sig];
   w->prev = l->tail;
-  if (l->tail) l->tail->next = w;
-  else l->head = w;
+  if (l->tail)
+    l->tail->next = w;
+  else
+    l->head = w;
   l->tail = w;
   xsig__unlock();
   if (out) *out = w;
@@ -475,8 +487,10 @@ static int run_event(xsig_ctx_t *c, const xsig_event_t *ev) {
     w->running = NULL;
     ran++;
     if (w->dead) {
-      if (w->orphan) free(w);
-      else xsig__os_cond_broadcast(&idle);
+      if (w->orphan)
+        free(w);
+      else
+        xsig__os_cond_broadcast(&idle);
     } else if (w->flags & XSIG_ONESHOT) {
       unlink_watch(w);
       free(w);

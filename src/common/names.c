@@ -137,10 +137,14 @@ static void build_names(void) {
   if (!xsig__os_rt_range(&lo, &hi)) return;
   int mid = lo + (hi - lo) / 2; /* bash and procps name the upper half from SIGRTMAX down */
   for (int s = lo; s <= hi && s < XSIG__NSIG; s++) {
-    if (s == lo) snprintf(rtnames[s], sizeof rtnames[s], "SIGRTMIN");
-    else if (s == hi) snprintf(rtnames[s], sizeof rtnames[s], "SIGRTMAX");
-    else if (s <= mid) snprintf(rtnames[s], sizeof rtnames[s], "SIGRTMIN+%d", s - lo);
-    else snprintf(rtnames[s], sizeof rtnames[s], "SIGRTMAX-%d", hi - s);
+    if (s == lo)
+      snprintf(rtnames[s], sizeof rtnames[s], "SIGRTMIN");
+    else if (s == hi)
+      snprintf(rtnames[s], sizeof rtnames[s], "SIGRTMAX");
+    else if (s <= mid)
+      snprintf(rtnames[s], sizeof rtnames[s], "SIGRTMIN+%d", s - lo);
+    else
+      snprintf(rtnames[s], sizeof rtnames[s], "SIGRTMAX-%d", hi - s);
     if (!canonical[s]) canonical[s] = rtnames[s];
   }
 }
@@ -191,9 +195,12 @@ static int parse_rt(const char *p, size_t len) {
   int lo, hi, n = 0;
   if (!xsig__os_rt_range(&lo, &hi) || len < 5) return XSIG_EINVAL;
   int base;
-  if (eq_nocase(p, 5, "RTMIN")) base = lo;
-  else if (eq_nocase(p, 5, "RTMAX")) base = hi;
-  else return XSIG_EINVAL;
+  if (eq_nocase(p, 5, "RTMIN"))
+    base = lo;
+  else if (eq_nocase(p, 5, "RTMAX"))
+    base = hi;
+  else
+    return XSIG_EINVAL;
   int s = base;
   if (len > 5) {
     char op = p[5];
@@ -256,15 +263,25 @@ int xsig_has(xsig_feature_t f) {
 
 const char *xsig_strerror(int err) {
   switch (err) {
-  case 0: return "success";
-  case XSIG_EINVAL: return "invalid argument or not a signal";
-  case XSIG_ENOTSUP: return "signal cannot be caught on this platform";
-  case XSIG_EFAULTSIG: return "fault signal: a deferred handler cannot serve it";
-  case XSIG_ESTATE: return "not initialised, or not allowed in this state";
-  case XSIG_ENOMEM: return "out of memory";
-  case XSIG_ESYS: return "operating system call failed (see xsig_os_error)";
-  case XSIG_ESRCH: return "no such process";
-  case XSIG_EPERM: return "operation not permitted";
-  default: return err > 0 ? "success" : "unknown error";
+  case 0:
+    return "success";
+  case XSIG_EINVAL:
+    return "invalid argument or not a signal";
+  case XSIG_ENOTSUP:
+    return "signal cannot be caught on this platform";
+  case XSIG_EFAULTSIG:
+    return "fault signal: a deferred handler cannot serve it";
+  case XSIG_ESTATE:
+    return "not initialised, or not allowed in this state";
+  case XSIG_ENOMEM:
+    return "out of memory";
+  case XSIG_ESYS:
+    return "operating system call failed (see xsig_os_error)";
+  case XSIG_ESRCH:
+    return "no such process";
+  case XSIG_EPERM:
+    return "operation not permitted";
+  default:
+    return err > 0 ? "success" : "unknown error";
   }
 }

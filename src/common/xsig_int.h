@@ -34,10 +34,10 @@ extern xsig__sigrec_t xsig__sigs[XSIG__NSIG];
 /* ---- a context as the signal handler sees it. Slots are never freed, only
  * reused, so the handler can walk them without a lock. */
 typedef struct xsig__slot {
-  _Atomic intptr_t wr;      /* write end (fd or SOCKET); -1 while unused or closing */
-  _Atomic unsigned users;   /* handlers currently writing to wr */
-  _Atomic int claimed;      /* owned by a live context */
-  _Atomic int dirty;        /* set after each poke: the pair may hold bytes */
+  _Atomic intptr_t wr;                    /* write end (fd or SOCKET); -1 while unused or closing */
+  _Atomic unsigned users;                 /* handlers currently writing to wr */
+  _Atomic int claimed;                    /* owned by a live context */
+  _Atomic int dirty;                      /* set after each poke: the pair may hold bytes */
   _Atomic uint32_t mask[XSIG__MASKWORDS]; /* signals this context watches */
   struct xsig__slot *_Atomic next;
 } xsig__slot_t;

@@ -33,8 +33,10 @@ static void chain(int sig, siginfo_t *info, void *uc) {
   const struct sigaction *o = &saved[sig];
   /* SIG_DFL and SIG_IGN may come with SA_SIGINFO set: never call them. */
   if (o->sa_handler == SIG_DFL || o->sa_handler == SIG_IGN) return;
-  if (o->sa_flags & SA_SIGINFO) o->sa_sigaction(sig, info, uc);
-  else o->sa_handler(sig);
+  if (o->sa_flags & SA_SIGINFO)
+    o->sa_sigaction(sig, info, uc);
+  else
+    o->sa_handler(sig);
 }
 
 static void on_signal(int sig, siginfo_t *info, void *uc) {
@@ -162,8 +164,7 @@ int xsig__os_start(void) {
   return 0;
 }
 
-void xsig__os_stop(void) {
-}
+void xsig__os_stop(void) {}
 
 int xsig__os_forked(void) {
   if (alive ? *alive == 1 : getpid() == atomic_load(&cached_pid)) return 0;

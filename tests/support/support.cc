@@ -33,4 +33,4 @@ std::string cli_path() {
   return exe(std::string(XSIG_TEST_BINARY_DIR) + "/tools/xsig");
 }
 
-}  // namespace xsigtest
+} // namespace xsigtest

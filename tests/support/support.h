@@ -14,4 +14,4 @@ std::string helper_path(const char *name);
 std::string cli_path();
 // Milliseconds on a monotonic clock.
 long long now_ms();
-}  // namespace xsigtest
+} // namespace xsigtest
