@@ -4,6 +4,9 @@
 // run. The shared library must export only the xsig_ API.
 #include <gtest/gtest.h>
 
+#include <climits>
+#include <cstdlib>
+
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -156,7 +159,14 @@ protected:
     Out flags = sh(env + "pkg-config --cflags --libs " + (shared ? "" : "--static ") + "xsig");
     ASSERT_EQ(flags.code, 0) << flags.text;
     while (!flags.text.empty() && flags.text.back() == '\n') flags.text.pop_back();
-    EXPECT_NE(flags.text.find("-I" + prefix_ + "/include"), std::string::npos) << flags.text;
+    // The .pc file names its prefix relative to itself: compare real paths.
+    Out inc = sh(env + "pkg-config --variable=includedir xsig");
+    while (!inc.text.empty() && inc.text.back() == '\n') inc.text.pop_back();
+    char want[PATH_MAX], got[PATH_MAX];
+    ASSERT_NE(nullptr, realpath((prefix_ + "/include").c_str(), want));
+    ASSERT_NE(nullptr, realpath(inc.text.c_str(), got)) << inc.text;
+    EXPECT_STREQ(want, got);
+    EXPECT_NE(flags.text.find("-I" + inc.text), std::string::npos) << flags.text;
     std::string exe = dir_ + "/consumer-pc";
     std::string link = flags.text + (shared ? " -Wl,-rpath," + q(libdir_) : "");
     Out o = sh(q(XSIG_TEST_C_COMPILER) + " -std=c11 -o " + q(exe) + " " + q(dir_ + "/consumer.c") +
