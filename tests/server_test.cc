@@ -1,0 +1,195 @@
+// examples/graceful_server as a real child process: drain, forced exits,
+// reload, and what it tells systemd through a $NOTIFY_SOCKET the test owns.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "helpers/lc_posix.h"
+
+namespace {
+
+struct Server {
+  lc::TempDir dir;
+  std::string config;
+  lc::NotifySock notify{dir.file("notify")};
+  std::unique_ptr<lc::Child> child;
+  int port = 0;
+
+  explicit Server(const std::string &greeting, std::vector<std::string> args = {}) {
+    config = dir.write("server.conf", "# test server\ngreeting = " + greeting + "\n");
+    std::vector<std::string> argv = {XSIG_TEST_BINARY_DIR "/examples/graceful_server", "--port",
+                                     "0", "--config", config};
+    argv.insert(argv.end(), args.begin(), args.end());
+    child.reset(new lc::Child(argv, {"NOTIFY_SOCKET=" + notify.env}));
+    std::string first = child->line();
+    const std::string prefix = "listening on 127.0.0.1:";
+    EXPECT_EQ(first.compare(0, prefix.size(), prefix), 0) << first;
+    if (first.size() > prefix.size()) port = atoi(first.c_str() + prefix.size());
+  }
+  // Waits for the child to end and checks it died by sig.
+  void expect_killed_by(int sig) {
+    ASSERT_TRUE(child->wait());
+    ASSERT_TRUE(WIFSIGNALED(child->status)) << "status " << child->status;
+    EXPECT_EQ(WTERMSIG(child->status), sig);
+  }
+  void expect_exit(int code) {
+    ASSERT_TRUE(child->wait());
+    ASSERT_TRUE(WIFEXITED(child->status)) << "status " << child->status;
+    EXPECT_EQ(WEXITSTATUS(child->status), code);
+  }
+};
+
+// Opens n connections that each have a SLEEP in flight.
+std::vector<std::unique_ptr<lc::Client>> in_flight(int port, int n, int ms) {
+  std::vector<std::unique_ptr<lc::Client>> v;
+  for (int i = 0; i < n; i++) {
+    v.emplace_back(new lc::Client(port));
+    EXPECT_GE(v.back()->fd, 0);
+    EXPECT_TRUE(v.back()->send("SLEEP " + std::to_string(ms)));
+  }
+  return v;
+}
+
+bool starts_with(const std::string &s, const std::string &p) {
+  return s.compare(0, p.size(), p) == 0;
+}
+
+bool refused(int port) {
+  lc::Client c(port);
+  return c.fd < 0 && c.err == ECONNREFUSED;
+}
+
+TEST(Server, AnswersTheProtocol) {
+  Server s("hello from xsig");
+  ASSERT_GT(s.port, 0);
+  EXPECT_EQ(s.notify.recv(), "READY=1");
+  lc::Client c(s.port);
+  ASSERT_GE(c.fd, 0);
+  EXPECT_EQ(c.ask("HELLO"), "hello from xsig");
+  EXPECT_EQ(c.ask("SLEEP 20"), "done 20");
+  EXPECT_EQ(c.ask("DANCE").compare(0, 6, "error "), 0);
+  EXPECT_TRUE(starts_with(c.ask("SLEEP"), "error ")) << "SLEEP needs its milliseconds";
+  EXPECT_EQ(c.ask("HELLO"), "hello from xsig") << "still serving after errors";
+  s.child->signal(SIGTERM);
+  s.expect_exit(0);
+}
+
+TEST(Server, RefusesABadConfigAtStart) {
+  lc::TempDir d;
+  std::string bad = d.write("bad.conf", "greeting = hi\ncolour = blue\n");
+  lc::Child c({XSIG_TEST_BINARY_DIR "/examples/graceful_server", "--port", "0", "--config", bad});
+  EXPECT_EQ(c.line(), "");
+  ASSERT_TRUE(c.wait());
+  ASSERT_TRUE(WIFEXITED(c.status));
+  EXPECT_EQ(WEXITSTATUS(c.status), 2);
+}
+
+TEST(Server, SigtermDrainsInFlightRequestsAndExitsZero) {
+  Server s("hi");
+  ASSERT_GT(s.port, 0);
+  EXPECT_EQ(s.notify.recv(), "READY=1");
+  // Long enough that the refusal below is seen while the server still lives.
+  auto clients = in_flight(s.port, 3, 5000);
+  s.child->signal(SIGTERM);
+  EXPECT_EQ(s.notify.recv(), "STOPPING=1");
+  ASSERT_TRUE(xsigtest::wait_until([&] { return refused(s.port); }));
+  EXPECT_TRUE(s.child->alive()) << "refusal must come from the draining server";
+  for (auto &c : clients) EXPECT_EQ(c->line(), "done 5000");
+  for (auto &c : clients) EXPECT_EQ(c->line(), "") << "the server closes after the drain";
+  s.expect_exit(0);
+}
+
+TEST(Server, SecondSigtermForcesTheExit) {
+  Server s("hi");
+  ASSERT_GT(s.port, 0);
+  EXPECT_EQ(s.notify.recv(), "READY=1");
+  auto clients = in_flight(s.port, 3, 60000);
+  s.child->signal(SIGTERM);
+  // Seen once before the second is sent, so that the kernel cannot merge them.
+  EXPECT_EQ(s.notify.recv(), "STOPPING=1");
+  s.child->signal(SIGTERM);
+  s.expect_killed_by(SIGTERM);
+  for (auto &c : clients) EXPECT_EQ(c->line(), "") << "no request was finished";
+}
+
+TEST(Server, SigintThenSigtermForcesTheExit) {
+  Server s("hi");
+  ASSERT_GT(s.port, 0);
+  EXPECT_EQ(s.notify.recv(), "READY=1");
+  auto clients = in_flight(s.port, 1, 60000);
+  s.child->signal(SIGINT);
+  EXPECT_EQ(s.notify.recv(), "STOPPING=1");
+  s.child->signal(SIGTERM);
+  s.expect_killed_by(SIGTERM);
+}
+
+TEST(Server, GraceTimeoutForcesTheExit) {
+  Server s("hi", {"--grace-ms", "300"});
+  ASSERT_GT(s.port, 0);
+  EXPECT_EQ(s.notify.recv(), "READY=1");
+  auto clients = in_flight(s.port, 3, 60000);
+  s.child->signal(SIGTERM);
+  EXPECT_EQ(s.notify.recv(), "STOPPING=1");
+  s.expect_killed_by(SIGTERM);
+  for (auto &c : clients) EXPECT_EQ(c->line(), "");
+}
+
+TEST(Server, GraceTimerDoesNotCutAShortDrain) {
+  Server s("hi", {"--grace-ms", "60000"});
+  ASSERT_GT(s.port, 0);
+  EXPECT_EQ(s.notify.recv(), "READY=1");
+  auto clients = in_flight(s.port, 2, 200);
+  s.child->signal(SIGTERM);
+  for (auto &c : clients) EXPECT_EQ(c->line(), "done 200");
+  s.expect_exit(0);
+}
+
+TEST(Server, SighupWithAGoodConfigChangesTheGreeting) {
+  Server s("old greeting");
+  ASSERT_GT(s.port, 0);
+  EXPECT_EQ(s.notify.recv(), "READY=1");
+  lc::Client c(s.port);
+  EXPECT_EQ(c.ask("HELLO"), "old greeting");
+  s.dir.write("server.conf", "greeting = new greeting\n");
+  s.child->signal(SIGHUP);
+  std::string m = s.notify.recv();
+  EXPECT_TRUE(starts_with(m, "RELOADING=1\nMONOTONIC_USEC=")) << m;
+  EXPECT_GT(atoll(m.c_str() + strlen("RELOADING=1\nMONOTONIC_USEC=")), 0);
+  EXPECT_EQ(s.notify.recv(), "READY=1\nSTATUS=reloaded");
+  EXPECT_EQ(c.ask("HELLO"), "new greeting");
+  s.child->signal(SIGTERM);
+  EXPECT_EQ(s.notify.recv(), "STOPPING=1");
+  s.expect_exit(0);
+}
+
+TEST(Server, SighupWithABrokenConfigKeepsTheOldGreeting) {
+  Server s("old greeting");
+  ASSERT_GT(s.port, 0);
+  EXPECT_EQ(s.notify.recv(), "READY=1");
+  s.dir.write("server.conf", "greeting = half written\ncolour = blue\n");
+  s.child->signal(SIGHUP);
+  EXPECT_TRUE(starts_with(s.notify.recv(), "RELOADING=1\n"));
+  std::string m = s.notify.recv();
+  EXPECT_TRUE(starts_with(m, "READY=1\nSTATUS=reload failed: ")) << m;
+  EXPECT_NE(m.find("unknown key 'colour'"), std::string::npos) << m;
+  lc::Client c(s.port);
+  EXPECT_EQ(c.ask("HELLO"), "old greeting");
+  EXPECT_EQ(c.ask("SLEEP 10"), "done 10");
+
+  s.dir.write("server.conf", "# greeting forgotten\n");
+  s.child->signal(SIGHUP);
+  EXPECT_TRUE(starts_with(s.notify.recv(), "RELOADING=1\n"));
+  m = s.notify.recv();
+  EXPECT_NE(m.find("no greeting"), std::string::npos) << m;
+  EXPECT_EQ(c.ask("HELLO"), "old greeting");
+
+  s.dir.write("server.conf", "greeting = fixed\n");
+  s.child->signal(SIGHUP);
+  EXPECT_TRUE(starts_with(s.notify.recv(), "RELOADING=1\n"));
+  EXPECT_EQ(s.notify.recv(), "READY=1\nSTATUS=reloaded");
+  EXPECT_EQ(c.ask("HELLO"), "fixed");
+  s.child->signal(SIGTERM);
+  s.expect_exit(0);
+}
+
+} // namespace

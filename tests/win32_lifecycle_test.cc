@@ -1,0 +1,212 @@
+// The lifecycle on Windows (under Wine): graceful_server drained by a real
+// Ctrl+C on a console of the test's own, and the close event through the
+// backend's test seam, where the cleanup must run before the process ends.
+#include "support/support.h"
+#include "xsig/lifecycle.h"
+#include <gtest/gtest.h>
+#include <winsock2.h>
+#include <windows.h>
+
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr int kWaitMs = 60000; // Wine's first conhost can take long to start
+
+// A child with stdout (and stderr) read into a string.
+class Proc {
+public:
+  explicit Proc(const std::string &cmd) {
+    SECURITY_ATTRIBUTES sa = {sizeof sa, nullptr, TRUE};
+    HANDLE out_w;
+    EXPECT_TRUE(CreatePipe(&out_r_, &out_w, &sa, 0));
+    SetHandleInformation(out_r_, HANDLE_FLAG_INHERIT, 0);
+    STARTUPINFOA si = {};
+    si.cb = sizeof si;
+    si.dwFlags = STARTF_USESTDHANDLES;
+    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+    si.hStdOutput = out_w;
+    si.hStdError = out_w;
+    std::vector<char> line(cmd.begin(), cmd.end());
+    line.push_back('\0');
+    PROCESS_INFORMATION pi;
+    ok_ =
+        CreateProcessA(nullptr, line.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr, &si, &pi);
+    EXPECT_TRUE(ok_) << GetLastError();
+    CloseHandle(out_w);
+    if (!ok_) return;
+    proc_ = pi.hProcess;
+    CloseHandle(pi.hThread);
+    reader_ = std::thread([this] {
+      char buf[256];
+      DWORD n;
+      while (ReadFile(out_r_, buf, sizeof buf, &n, nullptr) && n) {
+        std::lock_guard<std::mutex> g(mu_);
+        for (DWORD i = 0; i < n; i++)
+          if (buf[i] != '\r') out_ += buf[i];
+      }
+    });
+  }
+  ~Proc() {
+    if (proc_) {
+      if (WaitForSingleObject(proc_, 0) != WAIT_OBJECT_0) TerminateProcess(proc_, 99);
+      WaitForSingleObject(proc_, INFINITE);
+      CloseHandle(proc_);
+    }
+    if (reader_.joinable()) reader_.join();
+    CloseHandle(out_r_);
+  }
+  bool started() const {
+    return ok_;
+  }
+  std::string output() {
+    std::lock_guard<std::mutex> g(mu_);
+    return out_;
+  }
+  bool wait_output(const std::string &s) {
+    return xsigtest::wait_until([&] { return output().find(s) != std::string::npos; }, kWaitMs);
+  }
+  // The exit code, or -1 while still running after kWaitMs.
+  long long wait_exit() {
+    if (WaitForSingleObject(proc_, kWaitMs) != WAIT_OBJECT_0) return -1;
+    if (reader_.joinable()) reader_.join();
+    DWORD code = 0;
+    GetExitCodeProcess(proc_, &code);
+    return code;
+  }
+
+private:
+  bool ok_ = false;
+  HANDLE proc_ = nullptr, out_r_ = nullptr;
+  std::thread reader_;
+  std::mutex mu_;
+  std::string out_;
+};
+
+struct Winsock {
+  Winsock() {
+    WSADATA w;
+    EXPECT_EQ(WSAStartup(MAKEWORD(2, 2), &w), 0);
+  }
+  ~Winsock() {
+    WSACleanup();
+  }
+};
+
+// A blocking TCP client to 127.0.0.1:port; s is INVALID_SOCKET on failure.
+struct Client {
+  SOCKET s = INVALID_SOCKET;
+  int err = 0;
+  explicit Client(int port) {
+    s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    sockaddr_in a = {};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((u_short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    DWORD tmo = kWaitMs;
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, (const char *)&tmo, sizeof tmo);
+    if (connect(s, (sockaddr *)&a, sizeof a) != 0) {
+      err = WSAGetLastError();
+      closesocket(s);
+      s = INVALID_SOCKET;
+    }
+  }
+  ~Client() {
+    if (s != INVALID_SOCKET) closesocket(s);
+  }
+  bool send_line(const std::string &l) {
+    std::string t = l + "\n";
+    return send(s, t.data(), (int)t.size(), 0) == (int)t.size();
+  }
+  // One line without its end; "" on close, error or time-out.
+  std::string line() {
+    std::string r;
+    char c;
+    while (recv(s, &c, 1, 0) == 1) {
+      if (c == '\n') return r;
+      r += c;
+    }
+    return r.empty() ? "" : r + "<cut>";
+  }
+};
+
+std::string temp_file(const char *name, const std::string &text) {
+  char dir[MAX_PATH];
+  GetTempPathA(sizeof dir, dir);
+  std::string p = std::string(dir) + name + std::to_string(GetCurrentProcessId());
+  std::ofstream(p) << text;
+  return p;
+}
+
+void ignore(const xsig_event_t *, void *) {}
+
+TEST(Win32Lifecycle, RealCtrlCDrainsTheGracefulServer) {
+  // A console of our own (ctest gives none): the server shares it, and the
+  // Ctrl+C reaches us too, so we watch SIGINT to live through it.
+  FreeConsole();
+  ASSERT_TRUE(AllocConsole()) << GetLastError();
+  ASSERT_EQ(xsig_init(), 0);
+  ASSERT_EQ(xsig_watch(nullptr, SIGINT, ignore, nullptr, 0, nullptr), 0);
+  Winsock ws;
+  std::string conf = temp_file("xsig-lc-server-", "greeting = hi from windows\n");
+  Proc srv("\"" XSIG_TEST_BINARY_DIR "/examples/graceful_server.exe\" --port 0 --config \"" + conf +
+           "\"");
+  ASSERT_TRUE(srv.started());
+  const std::string prefix = "listening on 127.0.0.1:";
+  // stderr shares the pipe: it may say first that SIGHUP is not here.
+  ASSERT_TRUE(srv.wait_output(prefix)) << srv.output();
+  ASSERT_TRUE(xsigtest::wait_until([&] {
+    std::string o = srv.output();
+    return o.find('\n', o.find(prefix)) != std::string::npos;
+  }));
+  std::string out = srv.output();
+  out = out.substr(out.find(prefix));
+  int port = atoi(out.c_str() + prefix.size());
+  ASSERT_GT(port, 0);
+  Client hello(port);
+  ASSERT_TRUE(hello.send_line("HELLO"));
+  EXPECT_EQ(hello.line(), "hi from windows");
+  std::vector<std::unique_ptr<Client>> busy;
+  for (int i = 0; i < 3; i++) {
+    busy.emplace_back(new Client(port));
+    ASSERT_TRUE(busy.back()->send_line("SLEEP 4000"));
+  }
+  ASSERT_TRUE(GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0)) << GetLastError();
+  ASSERT_TRUE(srv.wait_output("SIGINT: draining")) << srv.output();
+  EXPECT_TRUE(xsigtest::wait_until(
+      [&] {
+        Client c(port);
+        return c.s == INVALID_SOCKET && c.err == WSAECONNREFUSED;
+      },
+      kWaitMs));
+  for (auto &c : busy) EXPECT_EQ(c->line(), "done 4000");
+  EXPECT_EQ(srv.wait_exit(), 0) << srv.output();
+  EXPECT_NE(srv.output().find("drained"), std::string::npos) << srv.output();
+  DeleteFileA(conf.c_str());
+  xsig_shutdown();
+}
+
+TEST(Win32Lifecycle, CloseRunsTheCleanupBeforeTheProcessEnds) {
+  Proc c("\"" + xsigtest::helper_path("win32_lc_child") + "\" close");
+  ASSERT_TRUE(c.started());
+  // 7 is the program's own status: Windows did not end it first, and the held
+  // handler thread never returned.
+  EXPECT_EQ(c.wait_exit(), 7) << c.output();
+  EXPECT_EQ(c.output(), "on_stop " + std::to_string(SIGTERM) + "\ncleanup\n");
+}
+
+TEST(Win32Lifecycle, SecondCloseForcesTheExitWithWindowsOwnStatus) {
+  Proc c("\"" + xsigtest::helper_path("win32_lc_child") + "\" close-force");
+  ASSERT_TRUE(c.started());
+  EXPECT_EQ(c.wait_exit(), (long long)STATUS_CONTROL_C_EXIT) << c.output();
+  std::string sig = std::to_string(SIGTERM);
+  EXPECT_NE(c.output().find("stop seen " + sig + "\n"), std::string::npos) << c.output();
+  EXPECT_NE(c.output().find("forced " + sig + "\n"), std::string::npos) << c.output();
+}
+
+} // namespace
