@@ -22,34 +22,9 @@
 
 namespace {
 
-struct Rec {
-  std::vector<xsig_event_t> events;
-  void clear() {
-    events.clear();
-  }
-  uint32_t total() const {
-    uint32_t n = 0;
-    for (auto &e : events) n += e.count;
-    return n;
-  }
-};
-
-void record(const xsig_event_t *ev, void *user) {
-  static_cast<Rec *>(user)->events.push_back(*ev);
-}
-
-bool readable(xsig_handle_t h) {
-#ifdef _WIN32
-  fd_set set;
-  FD_ZERO(&set);
-  FD_SET((SOCKET)h, &set);
-  timeval tv = {0, 0};
-  return select(0, &set, nullptr, nullptr, &tv) == 1;
-#else
-  pollfd p = {h, POLLIN, 0};
-  return poll(&p, 1, 0) == 1;
-#endif
-}
+using xsigtest::readable;
+using xsigtest::Rec;
+using xsigtest::record;
 
 // Waits (generously) until the context has dispatched at least `want` events.
 int wait_for(xsig_ctx_t *ctx, Rec &rec, size_t want, int timeout_ms = 10000) {

@@ -18,16 +18,10 @@ extern char **environ;
 
 namespace {
 
-struct Rec {
-  std::vector<xsig_event_t> events;
-};
-void record(const xsig_event_t *ev, void *user) {
-  static_cast<Rec *>(user)->events.push_back(*ev);
-}
-bool readable(int fd) {
-  pollfd p = {fd, POLLIN, 0};
-  return poll(&p, 1, 0) == 1;
-}
+using xsigtest::readable;
+using xsigtest::Rec;
+using xsigtest::record;
+
 int exit_code(pid_t pid) {
   int st = 0;
   if (waitpid(pid, &st, 0) != pid) return -1;

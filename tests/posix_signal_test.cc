@@ -35,23 +35,9 @@
 
 namespace {
 
-struct Rec {
-  std::vector<xsig_event_t> events;
-  uint32_t total() const {
-    uint32_t n = 0;
-    for (auto &e : events) n += e.count;
-    return n;
-  }
-};
-
-void record(const xsig_event_t *ev, void *user) {
-  static_cast<Rec *>(user)->events.push_back(*ev);
-}
-
-bool readable(int fd) {
-  pollfd p = {fd, POLLIN, 0};
-  return poll(&p, 1, 0) == 1;
-}
+using xsigtest::readable;
+using xsigtest::Rec;
+using xsigtest::record;
 
 uint32_t wait_total(xsig_ctx_t *ctx, Rec &rec, uint32_t want, int timeout_ms = 20000) {
   long long end = xsigtest::now_ms() + timeout_ms;

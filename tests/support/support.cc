@@ -2,6 +2,12 @@
 #include <chrono>
 #include <thread>
 
+#ifdef _WIN32
+#include <winsock2.h>
+#else
+#include <poll.h>
+#endif
+
 namespace xsigtest {
 
 long long now_ms() {
@@ -31,6 +37,29 @@ std::string helper_path(const char *name) {
 
 std::string cli_path() {
   return exe(std::string(XSIG_TEST_BINARY_DIR) + "/tools/xsig");
+}
+
+uint32_t Rec::total() const {
+  uint32_t n = 0;
+  for (auto &e : events) n += e.count;
+  return n;
+}
+
+void record(const xsig_event_t *ev, void *rec) {
+  static_cast<Rec *>(rec)->events.push_back(*ev);
+}
+
+bool readable(xsig_handle_t h) {
+#ifdef _WIN32
+  fd_set set;
+  FD_ZERO(&set);
+  FD_SET((SOCKET)h, &set);
+  timeval tv = {0, 0};
+  return select(0, &set, nullptr, nullptr, &tv) == 1;
+#else
+  pollfd p = {h, POLLIN, 0};
+  return poll(&p, 1, 0) == 1;
+#endif
 }
 
 } // namespace xsigtest

@@ -1,8 +1,11 @@
 // Shared test helpers: waiting on events without bare sleeps, finding helper
 // programs. Portable (POSIX and Windows).
 #pragma once
+#include <xsig/xsig.h>
+
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace xsigtest {
 // Polls pred every few milliseconds until it holds or timeout_ms passes; the
@@ -14,4 +17,13 @@ std::string helper_path(const char *name);
 std::string cli_path();
 // Milliseconds on a monotonic clock.
 long long now_ms();
+
+// The events a watch received; `record` is the xsig_cb that fills it.
+struct Rec {
+  std::vector<xsig_event_t> events;
+  uint32_t total() const; // deliveries, folded counts included
+};
+void record(const xsig_event_t *ev, void *rec);
+// The wakeup handle would not block a read now.
+bool readable(xsig_handle_t h);
 } // namespace xsigtest
