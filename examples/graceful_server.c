@@ -82,6 +82,7 @@ struct conn {
   char in[1024];
   size_t len;
   int sleeping; /* a SLEEP is in flight */
+  int eof;      /* the peer sent FIN: answer what came, then close */
   int sleep_ms;
   uint64_t due;
 };
@@ -116,6 +117,11 @@ static int load_config(const char *path, struct config *out, char *err, size_t e
   }
   while (ok && fgets(line, sizeof line, f)) {
     n++;
+    if (!strchr(line, '\n') && !feof(f)) {
+      snprintf(err, errsize, "%s:%d: line too long", path, n);
+      ok = 0;
+      break;
+    }
     char *s = trim(line), *eq = strchr(s, '=');
     if (!*s || *s == '#') continue;
     if (!eq) {
@@ -127,6 +133,10 @@ static int load_config(const char *path, struct config *out, char *err, size_t e
     char *key = trim(s), *value = trim(eq + 1);
     if (strcmp(key, "greeting") != 0) {
       snprintf(err, errsize, "%s:%d: unknown key '%s'", path, n, key);
+      ok = 0;
+    } else if (strlen(value) >= sizeof c.greeting) {
+      snprintf(err, errsize, "%s:%d: greeting longer than %d bytes", path, n,
+               (int)sizeof c.greeting - 1);
       ok = 0;
     } else {
       snprintf(c.greeting, sizeof c.greeting, "%s", value);
@@ -155,7 +165,14 @@ static int reload(void *user, char *err, size_t errsize) {
 static void reply(struct conn *c, const char *text) {
   char buf[320];
   int n = snprintf(buf, sizeof buf, "%s\n", text);
-  send(c->fd, buf, n, SEND_FLAGS);
+  /* Non-blocking socket: a full send buffer must not cut or lose a reply. */
+  for (int off = 0, w; off < n; off += w) {
+    w = (int)send(c->fd, buf + off, n - off, SEND_FLAGS);
+    if (w > 0) continue;
+    struct pollfd p = {.fd = c->fd, .events = POLLOUT};
+    if (w == 0 || poll(&p, 1, 5000) <= 0 || (p.revents & (POLLERR | POLLHUP))) return;
+    w = 0;
+  }
 }
 
 static void handle(struct server *srv, struct conn *c, char *req) {
@@ -188,15 +205,19 @@ static void run_lines(struct server *srv, struct conn *c) {
 
 /* 0 when the peer closed or failed. */
 static int receive(struct server *srv, struct conn *c) {
-  for (;;) {
-    if (c->len == sizeof c->in) return 0; /* a line longer than we accept */
+  while (!c->eof) {
+    if (c->len == sizeof c->in) {
+      if (c->sleeping) break; /* full behind a SLEEP: read the rest after it */
+      return 0;               /* a line longer than we accept */
+    }
     int n = (int)recv(c->fd, c->in + c->len, (int)(sizeof c->in - c->len), 0);
-    if (n == 0) return 0;
-    if (n < 0) break; /* would block, or an error the next poll reports */
+    if (n == 0) c->eof = 1;
+    if (n <= 0) break; /* EOF, would block, or an error the next poll reports */
     c->len += (size_t)n;
+    run_lines(srv, c);
   }
   run_lines(srv, c);
-  return 1;
+  return !c->eof || c->sleeping;
 }
 
 static void drop(struct server *srv, int i) {
@@ -276,7 +297,8 @@ static int serve_once(struct server *srv) {
   int first_conn = n;
   for (int i = 0; i < srv->nconns; i++) {
     struct conn *c = &srv->conns[i];
-    p[n++] = (struct pollfd){.fd = c->fd, .events = srv->stopping ? 0 : POLLIN};
+    int full = c->eof || (c->sleeping && c->len == sizeof c->in);
+    p[n++] = (struct pollfd){.fd = c->fd, .events = srv->stopping || full ? 0 : POLLIN};
     if (c->sleeping) {
       int left = c->due > now ? (int)(c->due - now) : 0;
       if (timeout < 0 || left < timeout) timeout = left;
@@ -303,7 +325,7 @@ static int serve_once(struct server *srv) {
       reply(c, buf);
       run_lines(srv, c);
     }
-    if (srv->stopping && !c->sleeping) drop(srv, i);
+    if ((srv->stopping || c->eof) && !c->sleeping) drop(srv, i);
   }
   return !(srv->stopping && srv->nconns == 0);
 }

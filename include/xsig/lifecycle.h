@@ -59,10 +59,12 @@ XSIG_EXTERN int xsig_stop_requested(void);
  * the exit status Windows gives that console event (STATUS_CONTROL_C_EXIT,
  * 0xC000013A). A forced exit ends the process the same way. */
 #define XSIG_EXIT_BY_SIGNAL (-2147483647 - 1)
-/* Call after the program's own cleanup: stops the watchdog and the reload
- * watch, flushes stdio and ends the process with status (exit()), or by the
- * signal. On Windows it releases a console handler thread held for close,
- * logoff or shutdown. Never returns. */
+/* Call after the program's own cleanup: stops the reload watch, flushes stdio
+ * and ends the process with status (exit()), or by the signal. The watchdog
+ * keeps running until the process ends, so grace_ms and a second signal still
+ * bound a flush into a stuck pipe or a hanging atexit handler. On Windows it
+ * releases a console handler thread held for close, logoff or shutdown. Never
+ * returns. */
 XSIG_NORETURN XSIG_EXTERN void xsig_graceful_exit(int status);
 
 /* ---- reload

@@ -136,9 +136,12 @@ static int lc_thread_self(const lc_thread_t *t) {
 
 static void lc_thread_stop(lc_thread_t *t) {
   ssize_t w;
-  do w = write(t->pipe[1], "", 1);
-  while (w < 0 && errno == EINTR);
-  if (!lc_thread_inherited(t)) pthread_join(t->h, NULL);
+  /* A fork child shares the pipe with the parent's live watchdog: no byte. */
+  if (!lc_thread_inherited(t)) {
+    do w = write(t->pipe[1], "", 1);
+    while (w < 0 && errno == EINTR);
+    pthread_join(t->h, NULL);
+  }
   close(t->pipe[0]);
   close(t->pipe[1]);
 }
@@ -307,7 +310,8 @@ int xsig_graceful_stop(void) {
 
 void xsig_graceful_exit(int status) {
   int sig = xsig_stop_requested();
-  xsig_graceful_stop();
+  /* The watchdog keeps running: grace_ms and a second signal must still bound
+   * fflush() and atexit handlers; exit() ends it with the process. */
   xsig_reload_stop();
   fflush(NULL);
   if (status != XSIG_EXIT_BY_SIGNAL) exit(status);

@@ -46,7 +46,7 @@ int xsig_notify(const char *state) {
     return XSIG_ESYS;
   }
   ssize_t sent;
-  do sent = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&addr, len);
+  do sent = sendto(fd, state, strlen(state), MSG_NOSIGNAL | MSG_DONTWAIT, (struct sockaddr *)&addr, len);
   while (sent < 0 && errno == EINTR);
   r = 1;
   if (sent < 0) {

@@ -50,9 +50,16 @@ static void hold(void) {
   ReleaseSRWLockExclusive(&hold_lock);
 }
 
+/* Session 0 (services): LOGOFF comes for any user's logoff, and Windows' own
+ * handler there ignores it. Taking it as SIGTERM would stop the service. */
+static int in_session0(void) {
+  DWORD s = 1;
+  return ProcessIdToSessionId(GetCurrentProcessId(), &s) && s == 0;
+}
+
 BOOL WINAPI xsig__win32_console_handler(DWORD type) {
   int sig = ctrl_signal(type);
-  if (!sig) return FALSE;
+  if (!sig || (type == CTRL_LOGOFF_EVENT && in_session0())) return FALSE;
   /* Record and wake first, as on POSIX; the return value only decides whether
    * Windows' default action (ending the process) follows. */
   xsig__deliver(sig, -1, XSIG_SRC_CONSOLE, (uint32_t)type, NULL);
@@ -220,10 +227,12 @@ static int check_alive(int64_t pid) {
 
 static int kill_process(int64_t pid) {
   if (pid > (int64_t)MAXDWORD) return XSIG_ESRCH;
-  HANDLE h = OpenProcess(PROCESS_TERMINATE, FALSE, (DWORD)pid);
+  HANDLE h = OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, (DWORD)pid);
   if (!h) return open_error();
-  /* Exit code 1, as taskkill /F and Go's Process.Kill give. */
+  /* Exit code 1, as taskkill /F and Go's Process.Kill give. An exited process
+   * that someone still holds fails with ERROR_ACCESS_DENIED: that is ESRCH. */
   int r = TerminateProcess(h, 1) ? 0 : sys_error();
+  if (r < 0 && WaitForSingleObject(h, 0) == WAIT_OBJECT_0) r = XSIG_ESRCH;
   CloseHandle(h);
   return r;
 }
@@ -238,6 +247,9 @@ int xsig__os_send(int64_t pid, int sig) {
   if (sig == SIGKILL) return kill_process(pid);
   int r = check_alive(pid);
   if (r < 0 || sig == 0) return r;
+  /* To ourselves, only ourselves: as a group id our pid would mean the whole
+   * console unless we lead a group. */
+  if (pid == (int64_t)GetCurrentProcessId()) return xsig__os_raise(sig);
   /* Console events go to process groups: pid names the group it leads. */
   return console_event(pid, sig);
 }
