@@ -42,14 +42,15 @@ static void chain(int sig, siginfo_t *info, void *uc) {
 static void on_signal(int sig, siginfo_t *info, void *uc) {
   int saved_errno = errno;
   /* The waiter's own thread, caught inside its wait, needs no byte in its pipe:
-   * its wait returns because of this very signal. Being there also proves we are
-   * not a vfork child, so the getpid() below is skipped too. */
+   * the handler ends that wait itself (last step below). Being there also
+   * proves we are not a vfork child, so the getpid() is skipped too. */
   const xsig__slot_t *skip = xsig__posix_waiter_hit();
   if (skip || getpid() == atomic_load_explicit(&cached_pid, memory_order_relaxed))
     xsig__deliver(sig, sender(info, sig), XSIG_SRC_KERNEL, info ? (uint32_t)info->si_code : 0,
                   skip);
   chain(sig, info, uc);
   errno = saved_errno;
+  if (skip) xsig__posix_waiter_leave(uc);
 }
 
 static int is_ours(const struct sigaction *sa) {

@@ -12,12 +12,15 @@
 #include <sys/syscall.h>
 #endif
 
-/* On 64-bit Linux the wait is a raw ppoll() whose time-out the handler can
- * zero: the kernel reads it only at entry, so a signal caught anywhere between
- * the pending check and that entry still ends the wait, and a signal caught
- * inside the wait ends it with EINTR. Either way the waiter's own pipe is never
- * written, which saves a write, a read and a poll per delivery. Elsewhere the
- * handler always writes the pipe. */
+/* On 64-bit Linux the waiting thread arms a thread-local record before its last
+ * look at the counters. A watched signal that this very thread takes while the
+ * record is armed (before the wait, inside it, or just after) ends the wait from
+ * the handler: the handler records the delivery, skips this context's pipe, puts
+ * back the signal mask the kernel saved, and jumps back to the wait's start.
+ * No byte is written or read, no timer is armed for an endless wait, and the
+ * pid check is skipped (a thread inside xsig_wait is no vfork child). The wait
+ * is a raw ppoll: the libc wrapper is a cancellation point that a jump must not
+ * leave half done. Elsewhere the handler always writes the pipe. */
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
 #define XSIG_TSAN 1
@@ -27,14 +30,16 @@
 #define XSIG_TSAN 1
 #endif
 /* ThreadSanitizer runs handlers only at its own interception points, never
- * inside a raw system call, so the zeroed time-out would come too late. */
+ * inside a raw system call, so the handler could not end the wait. */
 #if defined(__linux__) && defined(SYS_ppoll) && __SIZEOF_LONG__ == 8 && !defined(XSIG_TSAN)
 #define XSIG_FASTWAIT 1
 #endif
 
 #ifdef XSIG_FASTWAIT
+#include <setjmp.h>
+#include <ucontext.h>
 struct waiter {
-  struct timespec ts;
+  sigjmp_buf env;
   const xsig__slot_t *slot;
   volatile sig_atomic_t armed;
 };
@@ -42,14 +47,38 @@ static __thread struct waiter tls_waiter __attribute__((tls_model("initial-exec"
 
 const xsig__slot_t *xsig__posix_waiter_hit(void) {
   struct waiter *w = &tls_waiter;
-  if (!w->armed) return NULL;
-  w->ts.tv_sec = 0;
-  w->ts.tv_nsec = 0;
-  return w->slot;
+  return w->armed ? w->slot : NULL;
+}
+
+void xsig__posix_waiter_leave(void *uc) {
+  struct waiter *w = &tls_waiter;
+  if (!w->armed) return;
+  w->armed = 0;
+  /* No sigreturn will run: restore the mask it would have restored. */
+  pthread_sigmask(SIG_SETMASK, &((ucontext_t *)uc)->uc_sigmask, NULL);
+  siglongjmp(w->env, 1);
+}
+
+/* Everything between arming and disarming; nothing in it holds a lock, so the
+ * handler may leave it at any instruction. */
+static long armed_wait(struct waiter *w, xsig_ctx_t *c, struct pollfd *pfd,
+                       const struct timespec *ts) {
+  w->slot = xsig__ctx_slot(c);
+  atomic_signal_fence(memory_order_seq_cst);
+  w->armed = 1;
+  atomic_signal_fence(memory_order_seq_cst);
+  long r = xsig__ctx_has_pending(c) ? 0 : syscall(SYS_ppoll, pfd, 1, ts, NULL, 0);
+  atomic_signal_fence(memory_order_seq_cst);
+  w->armed = 0;
+  return r;
 }
 #else
 const xsig__slot_t *xsig__posix_waiter_hit(void) {
   return NULL;
+}
+
+void xsig__posix_waiter_leave(void *uc) {
+  (void)uc;
 }
 #endif
 
@@ -107,11 +136,8 @@ void xsig__os_pair_poke(intptr_t wr) {
 }
 
 static struct timespec to_ts(int ms) {
-  struct timespec ts;
-  if (ms < 0) {
-    ts.tv_sec = (time_t)1 << 30; /* the caller loops; any long span will do */
-    ts.tv_nsec = 0;
-  } else {
+  struct timespec ts = {0, 0};
+  if (ms > 0) {
     ts.tv_sec = ms / 1000;
     ts.tv_nsec = (long)(ms % 1000) * 1000000L;
   }
@@ -122,20 +148,10 @@ int xsig__os_wait(xsig_ctx_t *c, int timeout_ms) {
   struct pollfd pfd = {(int)xsig__ctx_pair(c)->rd, POLLIN, 0};
   long r;
 #ifdef XSIG_FASTWAIT
+  struct timespec ts = to_ts(timeout_ms);
   struct waiter *w = &tls_waiter;
-  w->ts = to_ts(timeout_ms);
-  w->slot = xsig__ctx_slot(c);
-  atomic_signal_fence(memory_order_seq_cst);
-  w->armed = 1;
-  atomic_signal_fence(memory_order_seq_cst);
-  if (xsig__ctx_has_pending(c)) {
-    w->armed = 0;
-    return 0;
-  }
-  atomic_signal_fence(memory_order_seq_cst);
-  r = syscall(SYS_ppoll, &pfd, 1, &w->ts, NULL, 0);
-  atomic_signal_fence(memory_order_seq_cst);
-  w->armed = 0;
+  if (sigsetjmp(w->env, 0)) return 0; /* the handler ended the wait: it is counted */
+  r = armed_wait(w, c, &pfd, timeout_ms < 0 ? NULL : &ts);
 #else
   (void)to_ts;
   r = poll(&pfd, 1, timeout_ms);
