@@ -183,9 +183,12 @@ int xsig_stop_requested(void) {
   return atomic_load_explicit(&stop_sig, memory_order_acquire);
 }
 
+/* Whoever sees the first request first, the watchdog or the program's own
+ * dispatch, tells systemd: STOPPING=1 goes out once, and before the program
+ * can finish its drain and exit. */
 static void note_stop(int sig) {
   int none = 0;
-  atomic_compare_exchange_strong(&stop_sig, &none, sig);
+  if (atomic_compare_exchange_strong(&stop_sig, &none, sig)) xsig_notify_stopping();
 }
 
 /* The default context must outlive our watches on it, even when the program
@@ -218,7 +221,6 @@ static void wd_on_stop(const xsig_event_t *ev, void *user) {
   g.requests += ev->count;
   if (before == 0) {
     note_stop(ev->signum);
-    xsig_notify_stopping();
     if (g.opts.grace_ms > 0) g.deadline = xsig__os_now_ms() + (uint64_t)g.opts.grace_ms;
   }
   if (g.requests >= 2 && g.opts.second_forces >= 0) force_exit(ev->signum);
