@@ -192,4 +192,66 @@ TEST(Server, SighupWithABrokenConfigKeepsTheOldGreeting) {
   s.expect_exit(0);
 }
 
+// n greeting requests as one string, without the last newline (send adds it).
+std::string hellos(int n) {
+  std::string s;
+  for (int i = 0; i < n; i++) s += i ? "\nHELLO" : "HELLO";
+  return s;
+}
+
+TEST(Server, AnswersARequestFollowedByAHalfClose) {
+  Server s("hi");
+  ASSERT_GT(s.port, 0);
+  EXPECT_EQ(s.notify.recv(), "READY=1");
+  lc::Client c(s.port);
+  ASSERT_GE(c.fd, 0);
+  ASSERT_TRUE(c.send("SLEEP 100"));
+  ASSERT_EQ(shutdown(c.fd, SHUT_WR), 0);
+  EXPECT_EQ(c.line(), "done 100");
+  EXPECT_EQ(c.line(), "") << "then the server closes";
+  s.child->signal(SIGTERM);
+  s.expect_exit(0);
+}
+
+TEST(Server, AnswersARequestFollowedByAHalfCloseDuringTheDrain) {
+  Server s("hi");
+  ASSERT_GT(s.port, 0);
+  EXPECT_EQ(s.notify.recv(), "READY=1");
+  lc::Client c(s.port);
+  ASSERT_GE(c.fd, 0);
+  ASSERT_TRUE(c.send("SLEEP 300"));
+  ASSERT_EQ(shutdown(c.fd, SHUT_WR), 0);
+  s.child->signal(SIGTERM);
+  EXPECT_EQ(c.line(), "done 300");
+  EXPECT_EQ(c.line(), "");
+  s.expect_exit(0);
+}
+
+TEST(Server, AnswersPipelinedRequestsBeyondItsBuffer) {
+  Server s("hi");
+  ASSERT_GT(s.port, 0);
+  EXPECT_EQ(s.notify.recv(), "READY=1");
+  lc::Client c(s.port);
+  ASSERT_GE(c.fd, 0);
+  ASSERT_TRUE(c.send(hellos(200))); // 1200 bytes in one write, the buffer holds 1024
+  for (int i = 0; i < 200; i++) ASSERT_EQ(c.line(), "hi") << "reply " << i;
+  EXPECT_EQ(c.ask("SLEEP 10"), "done 10") << "the connection still serves";
+  s.child->signal(SIGTERM);
+  s.expect_exit(0);
+}
+
+TEST(Server, PipelinedRequestsBeyondItsBufferWaitBehindASleep) {
+  Server s("hi");
+  ASSERT_GT(s.port, 0);
+  EXPECT_EQ(s.notify.recv(), "READY=1");
+  lc::Client c(s.port);
+  ASSERT_GE(c.fd, 0);
+  ASSERT_TRUE(c.send("SLEEP 300\n" + hellos(200)));
+  EXPECT_EQ(c.line(), "done 300");
+  for (int i = 0; i < 200; i++) ASSERT_EQ(c.line(), "hi") << "reply " << i;
+  EXPECT_EQ(c.ask("SLEEP 10"), "done 10");
+  s.child->signal(SIGTERM);
+  s.expect_exit(0);
+}
+
 } // namespace

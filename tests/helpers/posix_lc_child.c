@@ -56,6 +56,24 @@ static void at_exit(void) {
   out("atexit\n");
 }
 
+/* An atexit handler that never returns: only the watchdog can end the process. */
+static void hang_at_exit(void) {
+  out("atexit hangs\n");
+  for (;;) pause();
+}
+
+/* Leaves the stop set to the watchdog thread, which keeps it open. Under
+ * ThreadSanitizer a signal that lands on a thread inside a call it does not
+ * intercept (xsig_wait's raw ppoll) waits for that thread's next intercepted
+ * call, which may never come. */
+static void block_stop_set(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 static int start(int grace_ms, int second_forces) {
   xsig_graceful_opts_t o = {.grace_ms = grace_ms,
                             .second_forces = second_forces,
@@ -113,6 +131,14 @@ int main(int argc, char **argv) {
     out("ready\n");
     while (!usr1) xsig_wait(NULL, -1);
     out("stop %d\n", xsig_stop_requested());
+    xsig_graceful_exit(0);
+  }
+  if (strcmp(mode, "hang-atexit") == 0) { /* hang-atexit <grace_ms> <second_forces> */
+    if (start(atoi(argv[2]), atoi(argv[3])) < 0) return 98;
+    block_stop_set();
+    atexit(hang_at_exit);
+    out("ready\n");
+    while (!stopped) xsig_wait(NULL, -1);
     xsig_graceful_exit(0);
   }
   return 97;
