@@ -10,6 +10,7 @@
 // process has a console of its own, so parallel tests never see each other's
 // events. Children share it unless created with a flag that says otherwise.
 #include "support/support.h"
+#include "support/win32_proc.h"
 #include "win32/win32_int.h"
 #include "xsig/xsig.h"
 #include <gtest/gtest.h>
@@ -60,89 +61,12 @@ bool dispatch_until(const std::function<bool()> &pred) {
       kWaitMs);
 }
 
-// A helper process with its stdout read into a string and its stdin kept open
-// until finish(): closing it tells the helper to report and end.
-class Child {
+// A helper process whose stdin stays open until finish(): closing it tells
+// the helper to report and end.
+class Child : public xsigtest::WinProc {
 public:
-  Child(const char *mode, DWORD flags) {
-    SECURITY_ATTRIBUTES sa = {sizeof sa, nullptr, TRUE};
-    HANDLE out_w, in_r;
-    EXPECT_TRUE(CreatePipe(&out_r_, &out_w, &sa, 0));
-    EXPECT_TRUE(CreatePipe(&in_r, &in_w_, &sa, 0));
-    SetHandleInformation(out_r_, HANDLE_FLAG_INHERIT, 0);
-    SetHandleInformation(in_w_, HANDLE_FLAG_INHERIT, 0);
-    STARTUPINFOA si = {};
-    si.cb = sizeof si;
-    si.dwFlags = STARTF_USESTDHANDLES;
-    si.hStdInput = in_r;
-    si.hStdOutput = out_w;
-    si.hStdError = out_w;
-    std::string cmd = "\"" + xsigtest::helper_path("win32_child") + "\" " + mode;
-    std::vector<char> line(cmd.begin(), cmd.end());
-    line.push_back('\0');
-    PROCESS_INFORMATION pi;
-    ok_ = CreateProcessA(nullptr, line.data(), nullptr, nullptr, TRUE, flags, nullptr, nullptr, &si,
-                         &pi);
-    EXPECT_TRUE(ok_) << GetLastError();
-    CloseHandle(out_w);
-    CloseHandle(in_r);
-    if (!ok_) return;
-    proc_ = pi.hProcess;
-    pid_ = pi.dwProcessId;
-    CloseHandle(pi.hThread);
-    reader_ = std::thread([this] {
-      char buf[256];
-      DWORD n;
-      while (ReadFile(out_r_, buf, sizeof buf, &n, nullptr) && n) {
-        std::lock_guard<std::mutex> g(mu_);
-        for (DWORD i = 0; i < n; i++)
-          if (buf[i] != '\r') out_ += buf[i]; // the CRT's text mode
-      }
-    });
-  }
-  ~Child() {
-    finish();
-    if (proc_) {
-      if (WaitForSingleObject(proc_, 10000) != WAIT_OBJECT_0) TerminateProcess(proc_, 99);
-      CloseHandle(proc_);
-    }
-    if (reader_.joinable()) reader_.join();
-    CloseHandle(out_r_);
-  }
-  bool started() const {
-    return ok_;
-  }
-  DWORD pid() const {
-    return pid_;
-  }
-  std::string output() {
-    std::lock_guard<std::mutex> g(mu_);
-    return out_;
-  }
-  bool wait_output(const std::string &s) {
-    return xsigtest::wait_until([&] { return output().find(s) != std::string::npos; }, kWaitMs);
-  }
-  void finish() {
-    if (in_w_) CloseHandle(in_w_);
-    in_w_ = nullptr;
-  }
-  // The exit code, or -1 if the child is still running after kWaitMs. On
-  // return output() holds everything the child wrote.
-  long long wait_exit() {
-    if (WaitForSingleObject(proc_, kWaitMs) != WAIT_OBJECT_0) return -1;
-    if (reader_.joinable()) reader_.join(); // the pipe's last writer is gone
-    DWORD code = 0;
-    GetExitCodeProcess(proc_, &code);
-    return code;
-  }
-
-private:
-  bool ok_ = false;
-  HANDLE proc_ = nullptr, out_r_ = nullptr, in_w_ = nullptr;
-  DWORD pid_ = 0;
-  std::thread reader_;
-  std::mutex mu_;
-  std::string out_;
+  Child(const char *mode, DWORD flags)
+      : WinProc("\"" + xsigtest::helper_path("win32_child") + "\" " + mode, flags, true, kWaitMs) {}
 };
 
 // Windows' default handler ends a process with STATUS_CONTROL_C_EXIT; Wine's

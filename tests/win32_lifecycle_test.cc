@@ -2,6 +2,7 @@
 // Ctrl+C on a console of the test's own, and the close event through the
 // backend's test seam, where the cleanup must run before the process ends.
 #include "support/support.h"
+#include "support/win32_proc.h"
 #include "xsig/lifecycle.h"
 #include <gtest/gtest.h>
 #include <winsock2.h>
@@ -18,74 +19,10 @@ namespace {
 
 constexpr int kWaitMs = 60000; // Wine's first conhost can take long to start
 
-// A child with stdout (and stderr) read into a string.
-class Proc {
+// A child sharing our stdin, its output read into a string.
+class Proc : public xsigtest::WinProc {
 public:
-  explicit Proc(const std::string &cmd) {
-    SECURITY_ATTRIBUTES sa = {sizeof sa, nullptr, TRUE};
-    HANDLE out_w;
-    EXPECT_TRUE(CreatePipe(&out_r_, &out_w, &sa, 0));
-    SetHandleInformation(out_r_, HANDLE_FLAG_INHERIT, 0);
-    STARTUPINFOA si = {};
-    si.cb = sizeof si;
-    si.dwFlags = STARTF_USESTDHANDLES;
-    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-    si.hStdOutput = out_w;
-    si.hStdError = out_w;
-    std::vector<char> line(cmd.begin(), cmd.end());
-    line.push_back('\0');
-    PROCESS_INFORMATION pi;
-    ok_ =
-        CreateProcessA(nullptr, line.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr, &si, &pi);
-    EXPECT_TRUE(ok_) << GetLastError();
-    CloseHandle(out_w);
-    if (!ok_) return;
-    proc_ = pi.hProcess;
-    CloseHandle(pi.hThread);
-    reader_ = std::thread([this] {
-      char buf[256];
-      DWORD n;
-      while (ReadFile(out_r_, buf, sizeof buf, &n, nullptr) && n) {
-        std::lock_guard<std::mutex> g(mu_);
-        for (DWORD i = 0; i < n; i++)
-          if (buf[i] != '\r') out_ += buf[i];
-      }
-    });
-  }
-  ~Proc() {
-    if (proc_) {
-      if (WaitForSingleObject(proc_, 0) != WAIT_OBJECT_0) TerminateProcess(proc_, 99);
-      WaitForSingleObject(proc_, INFINITE);
-      CloseHandle(proc_);
-    }
-    if (reader_.joinable()) reader_.join();
-    CloseHandle(out_r_);
-  }
-  bool started() const {
-    return ok_;
-  }
-  std::string output() {
-    std::lock_guard<std::mutex> g(mu_);
-    return out_;
-  }
-  bool wait_output(const std::string &s) {
-    return xsigtest::wait_until([&] { return output().find(s) != std::string::npos; }, kWaitMs);
-  }
-  // The exit code, or -1 while still running after kWaitMs.
-  long long wait_exit() {
-    if (WaitForSingleObject(proc_, kWaitMs) != WAIT_OBJECT_0) return -1;
-    if (reader_.joinable()) reader_.join();
-    DWORD code = 0;
-    GetExitCodeProcess(proc_, &code);
-    return code;
-  }
-
-private:
-  bool ok_ = false;
-  HANDLE proc_ = nullptr, out_r_ = nullptr;
-  std::thread reader_;
-  std::mutex mu_;
-  std::string out_;
+  explicit Proc(const std::string &cmd) : WinProc(cmd, 0, false, kWaitMs) {}
 };
 
 struct Winsock {
