@@ -73,14 +73,14 @@ int xsig_os_error(void) {
 
 /* ---------------------------------------------------------------- signal side */
 
-void xsig__record(int sig, int64_t pid, xsig_source_t src, uint32_t native) {
+static void record(int sig, int64_t pid, xsig_source_t src, uint32_t native) {
   if (sig <= 0 || sig >= XSIG__NSIG) return;
   atomic_store_explicit(&xsig__sigs[sig].last, xsig__pack(pid, src, native), memory_order_relaxed);
-  /* seq_cst, like the reads of 'dirty' and the counter: see xsig__wake(). */
+  /* seq_cst, like the reads of 'dirty' and the counter: see wake(). */
   atomic_fetch_add(&xsig__sigs[sig].count, 1);
 }
 
-int xsig__wake(int sig, const xsig__slot_t *skip) {
+static int wake(int sig, const xsig__slot_t *skip) {
   int n = 0;
   xsig__slot_t *s = atomic_load_explicit(&slots, memory_order_acquire);
   for (; s; s = atomic_load_explicit(&s->next, memory_order_acquire)) {
@@ -105,8 +105,8 @@ int xsig__wake(int sig, const xsig__slot_t *skip) {
 
 void xsig__deliver(int sig, int64_t pid, xsig_source_t src, uint32_t native,
                    const xsig__slot_t *skip) {
-  xsig__record(sig, pid, src, native);
-  xsig__wake(sig, skip);
+  record(sig, pid, src, native);
+  wake(sig, skip);
 }
 
 int xsig__watched(int sig) {
@@ -505,7 +505,7 @@ static int run_event(xsig_ctx_t *c, const xsig_event_t *ev) {
  * waiter by other means (the POSIX fast path) costs no read. */
 static int dispatch(xsig_ctx_t *c, int drain, int *took) {
   xsig_event_t evs[XSIG__NSIG];
-  /* Drain first, clear after (see xsig__wake). */
+  /* Drain first, clear after (see wake()). */
   if (drain || atomic_load(&c->slot->dirty)) xsig__os_pair_drain(&c->pair);
   atomic_store(&c->slot->dirty, 0);
   int n = collect(c, evs), ran = 0;

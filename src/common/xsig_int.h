@@ -52,10 +52,6 @@ typedef struct xsig__pair {
  * `skip` (the waiter that the backend woke by other means; may be NULL). */
 void xsig__deliver(int signum, int64_t pid, xsig_source_t src, uint32_t native,
                    const xsig__slot_t *skip);
-/* Counts only. */
-void xsig__record(int signum, int64_t pid, xsig_source_t src, uint32_t native);
-/* Wakes every context that watches signum except skip; returns how many. */
-int xsig__wake(int signum, const xsig__slot_t *skip);
 /* 1 when some live context watches signum (the Windows handler's return value). */
 int xsig__watched(int signum);
 
