@@ -80,11 +80,14 @@ static void record(int sig, int64_t pid, xsig_source_t src, uint32_t native) {
   atomic_fetch_add(&xsig__sigs[sig].count, 1);
 }
 
+/* Returns how many live contexts watched sig, `skip` included. */
 static int wake(int sig, const xsig__slot_t *skip) {
   int n = 0;
   xsig__slot_t *s = atomic_load_explicit(&slots, memory_order_acquire);
   for (; s; s = atomic_load_explicit(&s->next, memory_order_acquire)) {
-    if (s == skip || !xsig__maskbit(s->mask, sig)) continue;
+    if (!xsig__maskbit(s->mask, sig) || atomic_load(&s->wr) == -1) continue;
+    n++;
+    if (s == skip) continue;
     /* Claim before the poke: a byte is already promised and its reader will
      * take our count too, because it drains before it clears 'dirty' and reads
      * the counters after. A drained byte was always claimed before the clear,
@@ -94,19 +97,16 @@ static int wake(int sig, const xsig__slot_t *skip) {
      * see wr already gone. Both sides are seq_cst on purpose. */
     atomic_fetch_add(&s->users, 1);
     intptr_t wr = atomic_load(&s->wr);
-    if (wr != -1) {
-      xsig__os_pair_poke(wr);
-      n++;
-    }
+    if (wr != -1) xsig__os_pair_poke(wr);
     atomic_fetch_sub(&s->users, 1);
   }
   return n;
 }
 
-void xsig__deliver(int sig, int64_t pid, xsig_source_t src, uint32_t native,
-                   const xsig__slot_t *skip) {
+int xsig__deliver(int sig, int64_t pid, xsig_source_t src, uint32_t native,
+                  const xsig__slot_t *skip) {
   record(sig, pid, src, native);
-  wake(sig, skip);
+  return wake(sig, skip);
 }
 
 int xsig__watched(int sig) {

@@ -49,9 +49,11 @@ typedef struct xsig__pair {
 
 /* ---- called by a backend, including from signal context (async-signal-safe) */
 /* Counts one delivery, then wakes every context that watches signum except
- * `skip` (the waiter that the backend woke by other means; may be NULL). */
-void xsig__deliver(int signum, int64_t pid, xsig_source_t src, uint32_t native,
-                   const xsig__slot_t *skip);
+ * `skip` (the waiter that the backend woke by other means; may be NULL).
+ * Returns how many live contexts watched signum as it was counted, `skip`
+ * included: the answer to "was it ours", taken with the delivery itself. */
+int xsig__deliver(int signum, int64_t pid, xsig_source_t src, uint32_t native,
+                  const xsig__slot_t *skip);
 /* 1 when some live context watches signum (the Windows handler's return value). */
 int xsig__watched(int signum);
 
