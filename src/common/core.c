@@ -20,6 +20,8 @@ struct xsig_watch {
   const void *running; /* thread running its callback */
   int dead;            /* removed from its list */
   int orphan;          /* removed while running, nobody waits: its dispatcher frees it */
+  int kept;            /* the caller holds the handle: a fired one-shot waits for unwatch */
+  int fired;           /* a kept one-shot that fired: on its context's 'fired' list */
 };
 
 struct wlist {
@@ -30,7 +32,8 @@ struct xsig_ctx {
   xsig__slot_t *slot;
   xsig__pair_t pair;
   struct wlist w[XSIG__NSIG];
-  _Atomic uint32_t seen[XSIG__NSIG];
+  xsig_watch_t *fired; /* one-shots that fired, kept until unwatch or free (via next) */
+  _Atomic uint64_t seen[XSIG__NSIG];
   const void *_Atomic dispatcher; /* thread that holds the dispatching role */
   xsig_watch_t *iter;             /* next watch of the running event, kept valid by unlink */
   uint64_t seq;
@@ -74,10 +77,30 @@ int xsig_os_error(void) {
 /* ---------------------------------------------------------------- signal side */
 
 static void record(int sig, int64_t pid, xsig_source_t src, uint32_t native) {
-  if (sig <= 0 || sig >= XSIG__NSIG) return;
-  atomic_store_explicit(&xsig__sigs[sig].last, xsig__pack(pid, src, native), memory_order_relaxed);
-  /* seq_cst, like the reads of 'dirty' and the counter: see wake(). */
-  atomic_fetch_add(&xsig__sigs[sig].count, 1);
+  xsig__sigrec_t *r = &xsig__sigs[sig];
+  /* Counted first, then described with the delivery's number as a tag: a
+   * reader that sees the tag knows the counter already includes it. seq_cst,
+   * like the reads of 'dirty' and the counter: see announce(). */
+  uint64_t tag = (uint64_t)(uint32_t)(atomic_fetch_add(&r->count, 1) + 1) << 32;
+  atomic_store(&r->who, tag | (uint32_t)pid);
+  atomic_store(&r->how, tag | (uint64_t)(native & 0xffffffu) << 8 | (uint64_t)src);
+}
+
+/* Makes sure the slot's pair is readable (or is about to be). Claim before
+ * the poke: a byte is already promised and its reader will take our count
+ * too, because it drains before it clears 'dirty' and reads the counters
+ * after. A drained byte was always claimed before the clear, so 'dirty' can
+ * never stay 1 over an empty pair. */
+static void announce(xsig__slot_t *s) {
+  if (atomic_load(&s->dirty) || atomic_exchange(&s->dirty, 1)) return;
+  /* Pairs with slot_release(): either it sees us in 'users' and waits, or we
+   * see wr already gone. Both sides are seq_cst on purpose. Nothing can stop
+   * us in between: handlers run with every signal blocked, xsig_feed blocks
+   * them, and the poke is no cancellation point. */
+  atomic_fetch_add(&s->users, 1);
+  intptr_t wr = atomic_load(&s->wr);
+  if (wr != -1) xsig__os_pair_poke(wr);
+  atomic_fetch_sub(&s->users, 1);
 }
 
 /* Returns how many live contexts watched sig, `skip` included. */
@@ -87,26 +110,22 @@ static int wake(int sig, const xsig__slot_t *skip) {
   for (; s; s = atomic_load_explicit(&s->next, memory_order_acquire)) {
     if (!xsig__maskbit(s->mask, sig) || atomic_load(&s->wr) == -1) continue;
     n++;
-    if (s == skip) continue;
-    /* Claim before the poke: a byte is already promised and its reader will
-     * take our count too, because it drains before it clears 'dirty' and reads
-     * the counters after. A drained byte was always claimed before the clear,
-     * so 'dirty' can never stay 1 over an empty pair. */
-    if (atomic_load(&s->dirty) || atomic_exchange(&s->dirty, 1)) continue;
-    /* Pairs with slot_release(): either it sees us in 'users' and waits, or we
-     * see wr already gone. Both sides are seq_cst on purpose. */
-    atomic_fetch_add(&s->users, 1);
-    intptr_t wr = atomic_load(&s->wr);
-    if (wr != -1) xsig__os_pair_poke(wr);
-    atomic_fetch_sub(&s->users, 1);
+    if (s != skip) announce(s);
   }
   return n;
 }
 
 int xsig__deliver(int sig, int64_t pid, xsig_source_t src, uint32_t native,
                   const xsig__slot_t *skip) {
+  if (sig <= 0 || sig >= XSIG__NSIG) return 0;
   record(sig, pid, src, native);
   return wake(sig, skip);
+}
+
+void xsig__deliver_early(int sig, int64_t pid, xsig_source_t src, uint32_t native) {
+  if (sig <= 0 || sig >= XSIG__NSIG) return;
+  atomic_fetch_add(&xsig__sigs[sig].early, 1);
+  record(sig, pid, src, native);
 }
 
 int xsig__watched(int sig) {
@@ -119,7 +138,19 @@ int xsig__watched(int sig) {
 
 int xsig_feed(int signum) {
   if (signum <= 0 || signum >= XSIG__NSIG || xsig__os_reserved(signum)) return XSIG_EINVAL;
-  xsig__deliver(signum, -1, XSIG_SRC_SELF, 0, NULL);
+  xsig__mask_t old;
+  xsig__os_block(&old);
+  switch (xsig__os_where()) {
+  case XSIG__HERE:
+    xsig__deliver(signum, -1, XSIG_SRC_SELF, 0, NULL);
+    break;
+  case XSIG__CHILD:
+    xsig__deliver_early(signum, -1, XSIG_SRC_SELF, 0);
+    break;
+  default: /* a vfork child: the memory and the pipes are the parent's */
+    break;
+  }
+  xsig__os_unblock(&old);
   return 0;
 }
 
@@ -238,6 +269,11 @@ static void drop_watch(xsig_watch_t *w) {
 static void ctx_close(xsig_ctx_t *c) {
   for (int s = 1; s < XSIG__NSIG; s++)
     while (c->w[s].head) drop_watch(c->w[s].head);
+  while (c->fired) {
+    xsig_watch_t *w = c->fired;
+    c->fired = w->next;
+    free(w);
+  }
   for (xsig_ctx_t **p = &ctxs; *p; p = &(*p)->next)
     if (*p == c) {
       *p = c->next;
@@ -253,29 +289,31 @@ static void ctx_close(xsig_ctx_t *c) {
 
 void xsig__after_fork_child(void) {
   for (xsig_ctx_t *c = ctxs; c; c = c->next) {
-    /* Forget the parent's deliveries first: one that lands in the child from
-     * here on stays counted, and the pending check before any wait finds it. */
+    /* Forget the parent's deliveries, keep the ones the child took before it
+     * got here (a _Fork child may have run for a while). */
     for (int s = 1; s < XSIG__NSIG; s++) {
-      atomic_store(&c->seen[s], atomic_load(&xsig__sigs[s].count));
+      atomic_store(&c->seen[s],
+                   atomic_load(&xsig__sigs[s].count) - atomic_load(&xsig__sigs[s].early));
       for (xsig_watch_t *w = c->w[s].head; w; w = w->next)
         if (w->running != ME) w->running = NULL;
     }
-    /* The new pair is made before the old one is closed, so its handle has a
+    /* The new pair is made before the old one is let go, so its handle has a
      * new number: a stale copy of the parent's handle cannot alias it. */
     xsig__pair_t old = c->pair;
     if (xsig__os_pair_open(&c->pair) < 0) c->pair.rd = c->pair.wr = -1;
     atomic_store(&c->slot->wr, c->pair.wr);
     atomic_store(&c->slot->users, 0);
     atomic_store(&c->slot->dirty, 0);
-    xsig__os_pair_close(&old);
+    xsig__os_pair_forget(&old);
     if (atomic_load(&c->dispatcher) != ME) atomic_store(&c->dispatcher, NULL);
+    if (xsig__ctx_has_pending(c)) announce(c->slot);
   }
+  for (int s = 1; s < XSIG__NSIG; s++) atomic_store(&xsig__sigs[s].early, 0);
 }
 
 /* A child made by raw clone or _Fork skipped pthread_atfork: rebuild on first use. */
 static void check_fork(void) {
-  if (!started) return;
-  if (xsig__os_forked()) xsig__after_fork_child();
+  if (started) xsig__os_check_fork();
 }
 
 int xsig_init(void) {
@@ -377,13 +415,17 @@ int xsig_watch(xsig_ctx_t *ctx, int sig, xsig_cb cb, void *user, unsigned flags,
   if (!c) {
     r = XSIG_ESTATE;
   } else if (!c->w[sig].head) {
-    /* Baseline first, then interest, then the handler: a delivery after the
-     * handler is installed is always both counted and seen. */
+    /* Baseline, then interest, then the handler: a delivery after the
+     * handler is installed is always both counted and seen. One that lands
+     * between baseline and interest is pending but found no interest to
+     * wake, so look once more and wake the pair ourselves. */
     atomic_store(&c->seen[sig], atomic_load(&xsig__sigs[sig].count));
     mask_set(c->slot, sig, 1);
     if (watchers[sig]++ == 0 && (r = xsig__os_install(sig)) < 0) {
       watchers[sig]--;
       mask_set(c->slot, sig, 0);
+    } else if (atomic_load(&xsig__sigs[sig].count) != atomic_load(&c->seen[sig])) {
+      announce(c->slot);
     }
   }
   if (r < 0) {
@@ -391,7 +433,7 @@ int xsig_watch(xsig_ctx_t *ctx, int sig, xsig_cb cb, void *user, unsigned flags,
     free(w);
     return r;
   }
-  *w = (xsig_watch_t){.ctx = c, .sig = sig, .cb = cb, .user = user, .flags = flags};
+  *w = (xsig_watch_t){.ctx = c, .sig = sig, .cb = cb, .user = user, .flags = flags, .kept = !!out};
   w->seq = ++c->seq;
   struct wlist *l = &c->w[sig];
   w->prev = l->tail;
@@ -405,11 +447,23 @@ int xsig_watch(xsig_ctx_t *ctx, int sig, xsig_cb cb, void *user, unsigned flags,
   return 0;
 }
 
+/* A fired one-shot whose handle the caller holds: off the 'fired' list. */
+static void drop_fired(xsig_watch_t *w) {
+  for (xsig_watch_t **p = &w->ctx->fired; *p; p = &(*p)->next)
+    if (*p == w) {
+      *p = w->next;
+      break;
+    }
+  free(w);
+}
+
 int xsig_unwatch(xsig_watch_t *w) {
   if (!w) return XSIG_EINVAL;
   xsig__lock();
   int r = XSIG_EINVAL;
-  if (!w->dead) {
+  if (w->fired)
+    drop_fired(w);
+  else if (!w->dead) {
     drop_watch(w);
     r = 0;
   }
@@ -417,22 +471,36 @@ int xsig_unwatch(xsig_watch_t *w) {
   return r;
 }
 
+static uint32_t clamp32(uint64_t n) {
+  return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
 uint32_t xsig_pending(xsig_ctx_t *ctx, int sig) {
   if (sig <= 0 || sig >= XSIG__NSIG) return 0;
   xsig__lock();
   xsig_ctx_t *c = resolve(ctx);
-  uint32_t n = 0;
+  uint64_t n = 0;
   if (c && xsig__maskbit(c->slot->mask, sig))
     n = atomic_load(&xsig__sigs[sig].count) - atomic_load(&c->seen[sig]);
   xsig__unlock();
-  return n;
+  return clamp32(n);
+}
+
+/* Lowest set bit of a non-zero word, without compiler builtins. */
+static int lowest_bit(uint32_t m) {
+  int i = 0;
+  while (!(m & 1u)) {
+    m >>= 1;
+    i++;
+  }
+  return i;
 }
 
 int xsig__ctx_has_pending(xsig_ctx_t *c) {
   for (int i = 0; i < XSIG__MASKWORDS; i++) {
     uint32_t m = atomic_load_explicit(&c->slot->mask[i], memory_order_acquire);
     for (; m; m &= m - 1) {
-      int s = i * 32 + __builtin_ctz(m);
+      int s = i * 32 + lowest_bit(m);
       if (atomic_load_explicit(&xsig__sigs[s].count, memory_order_acquire) !=
           atomic_load_explicit(&c->seen[s], memory_order_relaxed))
         return 1;
@@ -443,31 +511,96 @@ int xsig__ctx_has_pending(xsig_ctx_t *c) {
 
 /* ---------------------------------------------------------------- dispatch */
 
-static void unpack(uint64_t v, xsig_event_t *ev) {
-  uint32_t native = (uint32_t)(v >> 32) & 0xffffffu;
+/* How often take() looks again for a handler that has counted a delivery but
+ * not yet described it: that handler runs on another thread with every signal
+ * blocked and needs a few instructions, so this only ever waits for the
+ * scheduler. */
+#define TAKE_TRIES 10000
+
+static void describe(uint64_t who, uint64_t how, xsig_event_t *ev) {
+  uint32_t native = (uint32_t)(how >> 8) & 0xffffffu;
   if (native & 0x800000u) native |= 0xff000000u; /* si_code may be negative */
-  ev->sender_pid = (int32_t)(uint32_t)v;
+  ev->sender_pid = (int32_t)(uint32_t)who;
   ev->native = native;
-  ev->source = (xsig_source_t)(v >> 56);
+  ev->source = (xsig_source_t)(how & 0xffu);
 }
 
-/* Takes this context's undispatched deliveries; returns how many signals had any. */
+/* Takes this context's undispatched deliveries of s into ev: 0 when none.
+ * The details must be those of a delivery counted in this event: both detail
+ * words carry the same tag, and the delivery that tag names lies after
+ * 'seen'. The words are read before the counter, and a handler counts before
+ * it describes, so the counter read includes the tagged delivery. */
+static int take(xsig_ctx_t *c, int s, xsig_event_t *ev) {
+  xsig__sigrec_t *r = &xsig__sigs[s];
+  uint64_t seen = atomic_load_explicit(&c->seen[s], memory_order_relaxed);
+  for (int tries = 0;; tries++) {
+    uint64_t who = atomic_load(&r->who), how = atomic_load(&r->how);
+    uint64_t now = atomic_load(&r->count);
+    if (now == seen) return 0;
+    uint32_t tag = (uint32_t)(who >> 32);
+    uint64_t tagged =
+        now - (uint32_t)((uint32_t)now - tag); /* latest number <= now with that tag */
+    int ok = (uint32_t)(how >> 32) == tag && tagged > seen;
+    if (ok || tries == TAKE_TRIES) {
+      atomic_store_explicit(&c->seen[s], now, memory_order_relaxed);
+      *ev = (xsig_event_t){.signum = s, .count = clamp32(now - seen), .sender_pid = -1};
+      if (ok) describe(who, how, ev);
+      return 1;
+    }
+    xsig__os_yield();
+  }
+}
+
+/* Takes every watched signal's deliveries; returns how many signals had any. */
 static int collect(xsig_ctx_t *c, xsig_event_t *evs) {
   int n = 0;
   for (int i = 0; i < XSIG__MASKWORDS; i++) {
     uint32_t m = atomic_load_explicit(&c->slot->mask[i], memory_order_acquire);
-    for (; m; m &= m - 1) {
-      int s = i * 32 + __builtin_ctz(m);
-      uint32_t now = atomic_load(&xsig__sigs[s].count);
-      uint32_t d = now - atomic_load_explicit(&c->seen[s], memory_order_relaxed);
-      if (!d) continue;
-      atomic_store_explicit(&c->seen[s], now, memory_order_relaxed);
-      evs[n] = (xsig_event_t){.signum = s, .count = d};
-      unpack(atomic_load_explicit(&xsig__sigs[s].last, memory_order_relaxed), &evs[n]);
-      n++;
-    }
+    for (; m; m &= m - 1) n += take(c, i * 32 + lowest_bit(m), &evs[n]);
   }
   return n;
+}
+
+/* After a callback, whether it returned or its thread is being cancelled out
+ * of it. With the lock held. */
+static void callback_done(xsig_watch_t *w) {
+  w->running = NULL;
+  if (w->dead) {
+    if (w->orphan)
+      free(w);
+    else
+      xsig__os_cond_broadcast(&idle);
+  } else if (w->flags & XSIG_ONESHOT) {
+    unlink_watch(w);
+    if (w->kept) {
+      w->fired = 1;
+      w->next = w->ctx->fired;
+      w->ctx->fired = w;
+    } else {
+      free(w);
+    }
+  }
+}
+
+struct cb_call {
+  xsig_watch_t *w;
+  const xsig_event_t *ev;
+};
+
+static void cb_run(void *arg) {
+  struct cb_call *k = arg;
+  k->w->cb(k->ev, k->w->user);
+}
+
+/* The thread is cancelled (or unwound) inside a callback: the later watches of
+ * this event do not run, but nothing stays marked as running. */
+static void cb_abandoned(void *arg) {
+  struct cb_call *k = arg;
+  tls_in_cb--;
+  xsig__lock();
+  k->w->ctx->iter = NULL;
+  callback_done(k->w);
+  xsig__unlock();
 }
 
 /* Runs the watches that existed when the event was taken, in the order they
@@ -481,20 +614,12 @@ static int run_event(xsig_ctx_t *c, const xsig_event_t *ev) {
     w->running = ME;
     xsig__unlock();
     tls_in_cb++;
-    w->cb(ev, w->user);
+    struct cb_call k = {w, ev};
+    xsig__os_guarded(cb_run, &k, cb_abandoned);
     tls_in_cb--;
     xsig__lock();
-    w->running = NULL;
+    callback_done(w);
     ran++;
-    if (w->dead) {
-      if (w->orphan)
-        free(w);
-      else
-        xsig__os_cond_broadcast(&idle);
-    } else if (w->flags & XSIG_ONESHOT) {
-      unlink_watch(w);
-      free(w);
-    }
   }
   c->iter = NULL;
   xsig__unlock();
@@ -505,7 +630,7 @@ static int run_event(xsig_ctx_t *c, const xsig_event_t *ev) {
  * waiter by other means (the POSIX fast path) costs no read. */
 static int dispatch(xsig_ctx_t *c, int drain, int *took) {
   xsig_event_t evs[XSIG__NSIG];
-  /* Drain first, clear after (see wake()). */
+  /* Drain first, clear after (see announce()). */
   if (drain || atomic_load(&c->slot->dirty)) xsig__os_pair_drain(&c->pair);
   atomic_store(&c->slot->dirty, 0);
   int n = collect(c, evs), ran = 0;
@@ -531,26 +656,46 @@ static void release(xsig_ctx_t *c) {
   xsig__unlock();
 }
 
-int xsig_dispatch(xsig_ctx_t *ctx) {
+/* A dispatcher cancelled (or unwound) in its wait or a callback gives the
+ * role back. A delivery that ended a fast-path wait wrote no byte: write one,
+ * so that whoever dispatches next (a poll loop, say) is woken. */
+struct call {
   xsig_ctx_t *c;
-  int r = acquire(ctx, &c), took;
-  if (r < 0) return r;
-  r = dispatch(c, 1, &took); /* the caller's poll may have seen an unclaimed byte */
+  int timeout_ms;
+  int r;
+};
+
+static void role_abandoned(void *arg) {
+  xsig_ctx_t *c = ((struct call *)arg)->c;
+  if (!c->doomed && xsig__ctx_has_pending(c)) announce(c->slot);
   release(c);
-  return r;
 }
 
-int xsig_wait(xsig_ctx_t *ctx, int timeout_ms) {
-  if (timeout_ms < -1) return XSIG_EINVAL;
-  xsig_ctx_t *c;
-  int r = acquire(ctx, &c), took, drain = 0;
+static void dispatch_body(void *arg) {
+  struct call *k = arg;
+  int took;
+  k->r = dispatch(k->c, 1, &took); /* the caller's poll may have seen an unclaimed byte */
+}
+
+int xsig_dispatch(xsig_ctx_t *ctx) {
+  struct call k = {0};
+  int r = acquire(ctx, &k.c);
   if (r < 0) return r;
-  uint64_t deadline = timeout_ms > 0 ? xsig__os_now_ms() + (uint64_t)timeout_ms : 0;
+  xsig__os_guarded(dispatch_body, &k, role_abandoned);
+  release(k.c);
+  return k.r;
+}
+
+static void wait_body(void *arg) {
+  struct call *k = arg;
+  xsig_ctx_t *c = k->c;
+  int took, drain = 0, r;
+  uint64_t deadline = k->timeout_ms > 0 ? xsig__os_now_ms() + (uint64_t)k->timeout_ms : 0;
   for (;;) {
     r = dispatch(c, drain, &took);
     if (took || c->doomed) break;
-    int left = timeout_ms;
-    if (timeout_ms > 0) {
+    int left = k->timeout_ms;
+    if (k->timeout_ms > 0) {
       uint64_t now = xsig__os_now_ms();
       left = now >= deadline ? 0 : (int)(deadline - now);
     }
@@ -559,8 +704,17 @@ int xsig_wait(xsig_ctx_t *ctx, int timeout_ms) {
     if (r < 0) break;
     drain = r;
   }
-  release(c);
-  return r;
+  k->r = r;
+}
+
+int xsig_wait(xsig_ctx_t *ctx, int timeout_ms) {
+  if (timeout_ms < -1) return XSIG_EINVAL;
+  struct call k = {.timeout_ms = timeout_ms};
+  int r = acquire(ctx, &k.c);
+  if (r < 0) return r;
+  xsig__os_guarded(wait_body, &k, role_abandoned);
+  release(k.c);
+  return k.r;
 }
 
 /* ---------------------------------------------------------------- dispositions */

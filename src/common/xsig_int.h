@@ -18,16 +18,21 @@
 #endif
 #define XSIG__MASKWORDS ((XSIG__NSIG + 31) / 32)
 
-/* The handler packs the latest delivery's details into one word so that a reader
- * never sees the pid of one delivery with the si_code of another. */
 #if ATOMIC_LLONG_LOCK_FREE != 2
 #error "xsig needs lock-free 64-bit atomics: the signal handler stores through them"
 #endif
 
-/* ---- process-wide per-signal record, written from signal context */
+/* ---- process-wide per-signal record, written from signal context.
+ * The counter is 64-bit so that it never wraps in practice (2^64 deliveries);
+ * contexts keep their own 'seen'. The latest delivery's details are in two
+ * words, each tagged with the low 32 bits of that delivery's number, so a
+ * reader can tell whether both words and the counter it read belong together
+ * (see take() in core.c). */
 typedef struct xsig__sigrec {
-  _Atomic uint32_t count; /* deliveries ever recorded; contexts keep their own 'seen' */
-  _Atomic uint64_t last;  /* xsig__pack() of the latest delivery */
+  _Atomic uint64_t count; /* deliveries ever recorded */
+  _Atomic uint64_t who;   /* tag << 32 | sender pid (uint32) */
+  _Atomic uint64_t how;   /* tag << 32 | native (24 bits) << 8 | source */
+  _Atomic uint64_t early; /* counted by a fork child before it rebuilt (see xsig__deliver_early) */
 } xsig__sigrec_t;
 extern xsig__sigrec_t xsig__sigs[XSIG__NSIG];
 
@@ -42,9 +47,12 @@ typedef struct xsig__slot {
   struct xsig__slot *_Atomic next;
 } xsig__slot_t;
 
-/* A wakeup pair: rd is what xsig_wakeup_handle() returns. */
+/* A wakeup pair: rd is what xsig_wakeup_handle() returns; id tells the
+ * backend whether an inherited descriptor is still this pair (POSIX: the
+ * pipe's inode). */
 typedef struct xsig__pair {
   intptr_t rd, wr;
+  uint64_t id;
 } xsig__pair_t;
 
 /* ---- called by a backend, including from signal context (async-signal-safe) */
@@ -54,14 +62,20 @@ typedef struct xsig__pair {
  * included: the answer to "was it ours", taken with the delivery itself. */
 int xsig__deliver(int signum, int64_t pid, xsig_source_t src, uint32_t native,
                   const xsig__slot_t *skip);
+/* In a fork child that has not rebuilt yet (see xsig__os_where): counts the
+ * delivery so that the rebuild keeps it, and wakes nobody, because every
+ * wakeup pair the child can see still belongs to its parent. */
+void xsig__deliver_early(int signum, int64_t pid, xsig_source_t src, uint32_t native);
 /* 1 when some live context watches signum (the Windows handler's return value). */
 int xsig__watched(int signum);
 
 /* ---- called by a backend from ordinary code */
 void xsig__set_os_error(int err); /* and returns nothing; callers return XSIG_ESYS */
-/* After fork: every context gets a fresh wakeup pair and forgets pending
- * deliveries; the dispatching role and running callbacks of threads that did not
- * survive the fork are dropped. Call with no other thread alive (atfork child). */
+/* After fork: every context gets a fresh wakeup pair and forgets the parent's
+ * pending deliveries but keeps the child's own (xsig__deliver_early); the
+ * dispatching role and running callbacks of threads that did not survive the
+ * fork are dropped. Call with no other thread alive and every signal blocked
+ * (the atfork child handler, or xsig__os_check_fork). */
 void xsig__after_fork_child(void);
 /* The engine lock, for backends that must bracket fork with it. */
 void xsig__lock(void);
@@ -111,6 +125,10 @@ void xsig__os_stop(void);
 /* Makes or breaks a wakeup pair: non-blocking, not inherited by children. */
 int xsig__os_pair_open(xsig__pair_t *p);
 void xsig__os_pair_close(xsig__pair_t *p);
+/* In a fork child: closes what is left of the parent's pair, but only the
+ * descriptors that still are that pair (a daemon may have closed them and
+ * reused the numbers before its first xsig call). */
+void xsig__os_pair_forget(xsig__pair_t *p);
 void xsig__os_pair_drain(xsig__pair_t *p);
 /* Async-signal-safe: one byte to wr; a full buffer means the reader is awake. */
 void xsig__os_pair_poke(intptr_t wr);
@@ -130,9 +148,34 @@ int xsig__os_default(int signum);
 int xsig__os_raise(int signum);
 int xsig__os_send(int64_t pid, int signum);
 int xsig__os_send_group(int64_t pgid, int signum);
-/* 1 in a child that skipped pthread_atfork (raw clone, _Fork): the next xsig
- * call must rebuild as xsig__after_fork_child() does. */
-int xsig__os_forked(void);
+/* With the engine lock held, at the start of most xsig calls: in a child that
+ * skipped pthread_atfork (raw clone, _Fork), rebuilds with every signal
+ * blocked, as the atfork child handler does. */
+void xsig__os_check_fork(void);
+
+/* Where a delivery or a feed happens, as async-signal-safe code can tell. */
+enum {
+  XSIG__HERE,  /* the process whose state this is: count and wake */
+  XSIG__CHILD, /* a fork child that has not rebuilt yet: xsig__deliver_early */
+  XSIG__ALIEN  /* a vfork child sharing the parent's memory: touch nothing */
+};
+int xsig__os_where(void);
+/* Blocks every signal in this thread / puts the mask back; async-signal-safe.
+ * xsig_feed runs inside them so that no handler, jump or async cancellation
+ * can stop it between counting and waking. No-ops on Windows. */
+typedef struct xsig__mask {
+#ifdef _WIN32
+  int unused;
+#else
+  sigset_t set;
+#endif
+} xsig__mask_t;
+void xsig__os_block(xsig__mask_t *old);
+void xsig__os_unblock(const xsig__mask_t *old);
+/* Runs fn(arg); if the thread is cancelled or unwound inside it, undo(arg)
+ * runs first (pthread_cleanup_push). Windows: just fn(arg). */
+void xsig__os_guarded(void (*fn)(void *), void *arg, void (*undo)(void *));
+void xsig__os_yield(void);
 
 /* Ends the process as the stop signal itself would: POSIX, by the signal's
  * default action (so a parent sees WIFSIGNALED); Windows, with the exit status
@@ -147,8 +190,5 @@ int xsig__is_fault(int signum);
 int xsig__known(int signum); /* has a name here and is not reserved */
 static inline int xsig__maskbit(const _Atomic uint32_t *mask, int s) {
   return (atomic_load_explicit(&mask[s / 32], memory_order_acquire) >> (s % 32)) & 1u;
-}
-static inline uint64_t xsig__pack(int64_t pid, xsig_source_t src, uint32_t native) {
-  return (uint64_t)(uint32_t)pid | (uint64_t)(native & 0xffffffu) << 32 | (uint64_t)src << 56;
 }
 #endif

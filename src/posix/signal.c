@@ -11,8 +11,11 @@
 static struct sigaction saved[XSIG__NSIG]; /* what was installed before xsig's handler */
 static _Atomic int cached_pid;
 /* Linux empties a MADV_WIPEONFORK page in every child, including those made by
- * raw clone or _Fork that skip pthread_atfork, at no cost per check. */
+ * raw clone or _Fork that skip pthread_atfork, at no cost per check (the BSDs
+ * do the same for minherit(INHERIT_ZERO)). A vfork child shares the page. */
 static volatile int *alive;
+/* The forking thread's mask, saved while fork() runs with every signal blocked. */
+static _Thread_local sigset_t fork_mask;
 
 static int sys_error(void) {
   xsig__set_os_error(errno);
@@ -39,18 +42,35 @@ static void chain(int sig, siginfo_t *info, void *uc) {
     o->sa_handler(sig);
 }
 
+int xsig__os_where(void) {
+  if (alive && *alive == 0) return XSIG__CHILD;
+  return getpid() == atomic_load_explicit(&cached_pid, memory_order_relaxed) ? XSIG__HERE
+                                                                             : XSIG__ALIEN;
+}
+
+/* Records, wakes and chains, then returns: never a jump, so the kernel's
+ * sigreturn puts back the mask and the alternate stack, and every handler
+ * under this one finishes. */
 static void on_signal(int sig, siginfo_t *info, void *uc) {
   int saved_errno = errno;
-  /* The waiter's own thread, caught inside its wait, needs no byte in its pipe:
-   * the handler ends that wait itself (last step below). Being there also
-   * proves we are not a vfork child, so the getpid() is skipped too. */
-  const xsig__slot_t *skip = xsig__posix_waiter_hit();
-  if (skip || getpid() == atomic_load_explicit(&cached_pid, memory_order_relaxed))
-    xsig__deliver(sig, sender(info, sig), XSIG_SRC_KERNEL, info ? (uint32_t)info->si_code : 0,
-                  skip);
+  /* Interrupted exactly at the end of its own wait, this thread needs no byte
+   * in its pipe: the wait returns to dispatch next. That also proves we are
+   * not a vfork child, so the getpid() is skipped. */
+  const xsig__slot_t *skip = xsig__posix_waiter_of(uc);
+  int64_t pid = sender(info, sig);
+  uint32_t code = info ? (uint32_t)info->si_code : 0;
+  switch (skip ? XSIG__HERE : xsig__os_where()) {
+  case XSIG__HERE:
+    xsig__deliver(sig, pid, XSIG_SRC_KERNEL, code, skip);
+    break;
+  case XSIG__CHILD:
+    xsig__deliver_early(sig, pid, XSIG_SRC_KERNEL, code);
+    break;
+  default:
+    break;
+  }
   chain(sig, info, uc);
   errno = saved_errno;
-  if (skip) xsig__posix_waiter_leave(uc);
 }
 
 static int is_ours(const struct sigaction *sa) {
@@ -132,29 +152,57 @@ static void rearm(void) {
   if (alive) *alive = 1;
 }
 
+void xsig__os_block(xsig__mask_t *old) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old->set);
+}
+
+void xsig__os_unblock(const xsig__mask_t *old) {
+  pthread_sigmask(SIG_SETMASK, &old->set, NULL);
+}
+
+/* fork() runs with every signal blocked: one sent to the child at once stays
+ * pending until the child has rebuilt, then is taken there, by the child. */
 static void fork_prepare(void) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &fork_mask);
   xsig__lock();
 }
 
 static void fork_parent(void) {
   xsig__unlock();
+  pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
 }
 
 static void fork_child(void) {
-  rearm();
   xsig__after_fork_child();
+  rearm();
   xsig__unlock();
+  pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
+}
+
+static void wipe_on_fork(void) {
+  size_t len = (size_t)sysconf(_SC_PAGESIZE);
+  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return;
+#if defined(__linux__) && defined(MADV_WIPEONFORK)
+  if (madvise(p, len, MADV_WIPEONFORK) == 0) {
+    alive = p;
+    return;
+  }
+#elif defined(INHERIT_ZERO)
+  if (minherit(p, len, INHERIT_ZERO) == 0) {
+    alive = p;
+    return;
+  }
+#endif
+  munmap(p, len);
 }
 
 static void once_start(void) {
-#if defined(__linux__) && defined(MADV_WIPEONFORK)
-  void *p = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p != MAP_FAILED && madvise(p, (size_t)sysconf(_SC_PAGESIZE), MADV_WIPEONFORK) == 0)
-    alive = p;
-  else if (p != MAP_FAILED)
-    munmap(p, (size_t)sysconf(_SC_PAGESIZE));
-#endif
+  wipe_on_fork();
   pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
@@ -167,10 +215,15 @@ int xsig__os_start(void) {
 
 void xsig__os_stop(void) {}
 
-int xsig__os_forked(void) {
-  if (alive ? *alive == 1 : getpid() == atomic_load(&cached_pid)) return 0;
+/* Where no page is wiped, a pid change is all there is to see; such systems
+ * have no _Fork or raw clone that skips pthread_atfork. */
+void xsig__os_check_fork(void) {
+  if (alive ? *alive == 1 : getpid() == atomic_load(&cached_pid)) return;
+  xsig__mask_t old;
+  xsig__os_block(&old);
+  xsig__after_fork_child();
   rearm();
-  return 1;
+  xsig__os_unblock(&old);
 }
 
 /* ---------------------------------------------------------------- what is here */

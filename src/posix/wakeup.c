@@ -6,21 +6,29 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/syscall.h>
 #endif
 
-/* On 64-bit Linux the waiting thread arms a thread-local record before its last
- * look at the counters. A watched signal that this very thread takes while the
- * record is armed (before the wait, inside it, or just after) ends the wait from
- * the handler: the handler records the delivery, skips this context's pipe, puts
- * back the signal mask the kernel saved, and jumps back to the wait's start.
- * No byte is written or read, no timer is armed for an endless wait, and the
- * pid check is skipped (a thread inside xsig_wait is no vfork child). The wait
- * is a raw ppoll: the libc wrapper is a cancellation point that a jump must not
- * leave half done. Elsewhere the handler always writes the pipe. */
+/* The wait fast path (64-bit Linux, x86-64 and aarch64). xsig_wait blocks in
+ * a ppoll of its own, xsig__posix_ppoll below: one system call instruction in
+ * a function written in assembly, followed by the label
+ * xsig__posix_ppoll_end. A signal that interrupts that call, or that arrives
+ * just as it returns, is taken with the saved program counter exactly at the
+ * label, and there only: the interrupted context is the wait itself, which
+ * returns to dispatch next. The handler then skips this context's pipe and
+ * returns as every handler does. Anywhere else (before the call, or inside
+ * another handler running on top of the wait) it writes the pipe, and ppoll
+ * sees it. A delivery costs kill, the interrupted ppoll and rt_sigreturn: no
+ * write, no read, no kernel timer for an endless wait, no getpid (a thread in
+ * xsig_wait is no vfork child). musl finds its cancellation points the same
+ * way. ThreadSanitizer runs handlers only at its own interception points, so
+ * TSan builds use the portable poll(), as other platforms do. */
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
 #define XSIG_TSAN 1
@@ -29,58 +37,113 @@
 #if defined(__SANITIZE_THREAD__)
 #define XSIG_TSAN 1
 #endif
-/* ThreadSanitizer runs handlers only at its own interception points, never
- * inside a raw system call, so the handler could not end the wait. */
-#if defined(__linux__) && defined(SYS_ppoll) && __SIZEOF_LONG__ == 8 && !defined(XSIG_TSAN)
+#if defined(__linux__) && defined(SYS_ppoll) && !defined(XSIG_TSAN) &&                             \
+    (defined(__x86_64__) || defined(__aarch64__))
 #define XSIG_FASTWAIT 1
 #endif
 
+#define XSIG__STR2(x) #x
+#define XSIG__STR(x)  XSIG__STR2(x)
+
 #ifdef XSIG_FASTWAIT
-#include <setjmp.h>
 #include <ucontext.h>
-struct waiter {
-  sigjmp_buf env;
-  const xsig__slot_t *slot;
-  volatile sig_atomic_t armed;
-};
-static __thread struct waiter tls_waiter __attribute__((tls_model("initial-exec")));
+/* ppoll(fds, 1, ts, NULL, 8); returns the result or -errno. */
+__attribute__((visibility("hidden"))) long xsig__posix_ppoll(struct pollfd *fds,
+                                                             const struct timespec *ts);
+__attribute__((visibility("hidden"))) extern const char xsig__posix_ppoll_end[];
+#if defined(__x86_64__)
+#ifdef __CET__
+#define XSIG__ENDBR "endbr64\n"
+#else
+#define XSIG__ENDBR ""
+#endif
+__asm__(".text\n"
+        ".globl xsig__posix_ppoll\n"
+        ".hidden xsig__posix_ppoll\n"
+        ".type xsig__posix_ppoll,@function\n"
+        "xsig__posix_ppoll:\n"
+        ".cfi_startproc\n" XSIG__ENDBR "mov %rsi, %rdx\n"
+        "mov $1, %esi\n"
+        "xor %r10d, %r10d\n"
+        "mov $8, %r8d\n"
+        "mov $" XSIG__STR(SYS_ppoll) ", %eax\n"
+                                     "syscall\n"
+                                     ".globl xsig__posix_ppoll_end\n"
+                                     ".hidden xsig__posix_ppoll_end\n"
+                                     "xsig__posix_ppoll_end:\n"
+                                     "ret\n"
+                                     ".cfi_endproc\n"
+                                     ".size xsig__posix_ppoll, .-xsig__posix_ppoll\n");
+#define XSIG__PC(uc) ((uintptr_t)((ucontext_t *)(uc))->uc_mcontext.gregs[REG_RIP])
+#elif defined(__aarch64__)
+__asm__(".text\n"
+        ".globl xsig__posix_ppoll\n"
+        ".hidden xsig__posix_ppoll\n"
+        ".type xsig__posix_ppoll,%function\n"
+        "xsig__posix_ppoll:\n"
+        ".cfi_startproc\n"
+        "mov x2, x1\n"
+        "mov x1, #1\n"
+        "mov x3, #0\n"
+        "mov x4, #8\n"
+        "mov x8, #" XSIG__STR(SYS_ppoll) "\n"
+                                         "svc #0\n"
+                                         ".globl xsig__posix_ppoll_end\n"
+                                         ".hidden xsig__posix_ppoll_end\n"
+                                         "xsig__posix_ppoll_end:\n"
+                                         "ret\n"
+                                         ".cfi_endproc\n"
+                                         ".size xsig__posix_ppoll, .-xsig__posix_ppoll\n");
+#define XSIG__PC(uc) ((uintptr_t)((ucontext_t *)(uc))->uc_mcontext.pc)
+#endif
 
-const xsig__slot_t *xsig__posix_waiter_hit(void) {
-  struct waiter *w = &tls_waiter;
-  return w->armed ? w->slot : NULL;
+/* The slot of the context this thread last waited for; read by this thread's
+ * own handler only. */
+static __thread const xsig__slot_t *tls_wait_slot __attribute__((tls_model("initial-exec")));
+
+const xsig__slot_t *xsig__posix_waiter_of(void *uc) {
+  if (!uc || XSIG__PC(uc) != (uintptr_t)xsig__posix_ppoll_end) return NULL;
+  return tls_wait_slot;
 }
 
-void xsig__posix_waiter_leave(void *uc) {
-  struct waiter *w = &tls_waiter;
-  if (!w->armed) return;
-  w->armed = 0;
-  /* No sigreturn will run: restore the mask it would have restored. */
-  pthread_sigmask(SIG_SETMASK, &((ucontext_t *)uc)->uc_sigmask, NULL);
-  siglongjmp(w->env, 1);
-}
-
-/* Everything between arming and disarming; nothing in it holds a lock, so the
- * handler may leave it at any instruction. */
-static long armed_wait(struct waiter *w, xsig_ctx_t *c, struct pollfd *pfd,
-                       const struct timespec *ts) {
-  w->slot = xsig__ctx_slot(c);
+/* The raw call is no cancellation point by itself: asynchronous cancellation
+ * for just that instruction makes it one, as libc's own wrappers do. Nothing
+ * in this window holds a lock or owns memory. */
+static long fast_ppoll(xsig_ctx_t *c, struct pollfd *pfd, const struct timespec *ts) {
+  int type;
+  tls_wait_slot = xsig__ctx_slot(c);
   atomic_signal_fence(memory_order_seq_cst);
-  w->armed = 1;
-  atomic_signal_fence(memory_order_seq_cst);
-  long r = xsig__ctx_has_pending(c) ? 0 : syscall(SYS_ppoll, pfd, 1, ts, NULL, 0);
-  atomic_signal_fence(memory_order_seq_cst);
-  w->armed = 0;
+  if (xsig__ctx_has_pending(c)) return 0;
+  pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+  long r = xsig__posix_ppoll(pfd, ts);
+  pthread_setcanceltype(type, NULL);
+  if (r < 0) {
+    errno = (int)-r;
+    return -1;
+  }
   return r;
 }
 #else
-const xsig__slot_t *xsig__posix_waiter_hit(void) {
+const xsig__slot_t *xsig__posix_waiter_of(void *uc) {
+  (void)uc;
   return NULL;
 }
-
-void xsig__posix_waiter_leave(void *uc) {
-  (void)uc;
-}
 #endif
+
+/* The poke and the drain are no cancellation points: a thread cancelled in
+ * them would leave a slot's 'users' raised (and the engine lock held, for the
+ * poke in xsig_ctx_free). */
+static ssize_t nocancel_io(int fd, void *buf, size_t n, int out) {
+#if defined(__linux__) && defined(SYS_write) && defined(SYS_read)
+  return syscall(out ? SYS_write : SYS_read, fd, buf, n);
+#else
+  int old;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+  ssize_t r = out ? write(fd, buf, n) : read(fd, buf, n);
+  pthread_setcancelstate(old, NULL);
+  return r;
+#endif
+}
 
 static int sys_error(void) {
   xsig__set_os_error(errno);
@@ -109,6 +172,8 @@ int xsig__os_pair_open(xsig__pair_t *p) {
   }
 #endif
   (void)set_flags;
+  struct stat st;
+  p->id = fstat(fds[0], &st) == 0 ? (uint64_t)st.st_ino : 0;
   p->rd = fds[0];
   p->wr = fds[1];
   return 0;
@@ -120,17 +185,29 @@ void xsig__os_pair_close(xsig__pair_t *p) {
   p->rd = p->wr = -1;
 }
 
+static int still_ours(intptr_t fd, uint64_t id) {
+  struct stat st;
+  return fd >= 0 && fstat((int)fd, &st) == 0 && S_ISFIFO(st.st_mode) && (uint64_t)st.st_ino == id;
+}
+
+void xsig__os_pair_forget(xsig__pair_t *p) {
+  if (!still_ours(p->rd, p->id)) p->rd = -1;
+  if (!still_ours(p->wr, p->id)) p->wr = -1;
+  xsig__os_pair_close(p);
+}
+
 void xsig__os_pair_drain(xsig__pair_t *p) {
   char buf[256];
   ssize_t r;
-  do r = read((int)p->rd, buf, sizeof buf);
+  do r = nocancel_io((int)p->rd, buf, sizeof buf, 0);
   while (r == (ssize_t)sizeof buf || (r < 0 && errno == EINTR));
 }
 
 void xsig__os_pair_poke(intptr_t wr) {
   int e = errno;
+  char b = 0;
   ssize_t r;
-  do r = write((int)wr, "", 1);
+  do r = nocancel_io((int)wr, &b, 1, 1);
   while (r < 0 && errno == EINTR);
   errno = e;
 }
@@ -144,14 +221,13 @@ static struct timespec to_ts(int ms) {
   return ts;
 }
 
+/* A cancellation point, like poll(). */
 int xsig__os_wait(xsig_ctx_t *c, int timeout_ms) {
   struct pollfd pfd = {(int)xsig__ctx_pair(c)->rd, POLLIN, 0};
   long r;
 #ifdef XSIG_FASTWAIT
   struct timespec ts = to_ts(timeout_ms);
-  struct waiter *w = &tls_waiter;
-  if (sigsetjmp(w->env, 0)) return 0; /* the handler ended the wait: it is counted */
-  r = armed_wait(w, c, &pfd, timeout_ms < 0 ? NULL : &ts);
+  r = fast_ppoll(c, &pfd, timeout_ms < 0 ? NULL : &ts);
 #else
   (void)to_ts;
   r = poll(&pfd, 1, timeout_ms);
@@ -188,4 +264,16 @@ void xsig__os_cond_broadcast(xsig__cond_t *c) {
 
 void xsig__os_once(xsig__once_t *once, void (*fn)(void)) {
   pthread_once(once, fn);
+}
+
+/* The library is built with -fexceptions, so this is a cleanup attribute:
+ * it also runs when a C++ exception leaves a callback. */
+void xsig__os_guarded(void (*fn)(void *), void *arg, void (*undo)(void *)) {
+  pthread_cleanup_push(undo, arg);
+  fn(arg);
+  pthread_cleanup_pop(0);
+}
+
+void xsig__os_yield(void) {
+  sched_yield();
 }
