@@ -261,10 +261,6 @@ int xsig__os_send_group(int64_t pgid, int sig) {
   return console_event(pgid, sig); /* 0: every process on this console */
 }
 
-int xsig__os_forked(void) {
-  return 0;
-}
-
 /* ---------------------------------------------------------------- what is here */
 
 const char *xsig__os_platform(void) {

@@ -116,6 +116,10 @@ void xsig__os_pair_close(xsig__pair_t *p) {
   p->rd = p->wr = -1;
 }
 
+void xsig__os_pair_forget(xsig__pair_t *p) {
+  xsig__os_pair_close(p); /* no fork on Windows: never called */
+}
+
 void xsig__os_pair_drain(xsig__pair_t *p) {
   char buf[256];
   int e = WSAGetLastError();
