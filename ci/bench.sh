@@ -49,23 +49,20 @@ notes() {
   by `vfork()` (which shares the parent's memory, so no cached pid or
   `MADV_WIPEONFORK` page can tell it apart) neither counts nor wakes anything in the
   parent. The six of issue 5 are what is left without it. `xsig_wait` does not pay
-  it: a handler that finds its own thread inside the wait knows it is not a vfork
-  child, and it zeroes the wait's time-out instead of writing the pipe, which leaves
-  `kill`, the interrupted `ppoll` and `rt_sigreturn`.
+  it: its `ppoll` is a system call instruction of xsig's own, and a handler whose
+  saved program counter is the instruction right after it knows that its thread was
+  interrupted at the end of the wait (so it is no vfork child) and that the wait
+  returns to dispatch next. It skips the pipe and returns normally, which leaves
+  `kill`, the interrupted `ppoll` and `rt_sigreturn`, with no kernel timer.
 - **CPU time** on this kind of machine is dominated by what every handler-based
   approach pays (a wake-up, the signal frame and `rt_sigreturn`), not by the
   number of system calls: the naive self-pipe with six calls is close to
   `xsig_wait` with three. Only the floor, which has no handler, is far below. Timings vary from run to run on a shared 2-core machine (see the
   load average above); the system call counts do not.
-- **`xsig_wait` against libuv's CPU:** on this machine the ratio has come out
-  between 0.79× and 0.85× over repeated runs, around the 0.8× goal. Besides the
-  signal frame, the wait pays for a kernel timer: its `ppoll` always carries a
-  time-out (a very long one when the caller asked for none), because zeroing
-  that time-out is how the handler ends a wait it interrupts just before the
-  system call starts. An experiment with a private copy of the library that
-  passed no time-out to an unlimited wait (which reopens that race, so it is not
-  a fix as it stands) measured about 1 µs less per round trip, some 0.07× of
-  libuv's.
+- **`xsig_wait` against libuv's CPU:** the wait carries no time-out when the
+  caller asked for none, so no kernel timer is armed per wait; the handler returns
+  through `rt_sigreturn` like every other (it used to jump back into the wait,
+  which cut other handlers short, see issue 8).
 - **Flood:** while signals keep arriving, the kernel runs the handler again
   before it returns to ordinary code, so the receiver's loop only runs in the
   gaps: few callbacks, each carrying a large `count`. That is true of every

@@ -123,9 +123,12 @@ typedef enum xsig_source {
   XSIG_SRC_SERVICE, /* a Windows service control */
   XSIG_SRC_SELF     /* xsig_feed; xsig_raise where the OS has no such signal to raise (Windows) */
 } xsig_source_t;
+/* sender_pid, source and native are those of one delivery counted in this
+ * event (the latest one, as a rule). */
 typedef struct xsig_event {
   int signum;
-  uint32_t count;     /* deliveries folded into this event since the last dispatch (>= 1) */
+  uint32_t count;     /* deliveries folded into this event since the last dispatch (>= 1);
+                         saturates at UINT32_MAX (the counters themselves are 64-bit) */
   int64_t sender_pid; /* -1 when unknown */
   xsig_source_t source;
   uint32_t native; /* POSIX: si_code; Windows: the CTRL_*_EVENT or SERVICE_CONTROL_* value */
@@ -133,9 +136,17 @@ typedef struct xsig_event {
 typedef void (*xsig_cb)(const xsig_event_t *ev, void *user);
 typedef struct xsig_watch xsig_watch_t; /* opaque */
 #define XSIG_ONESHOT 1u                 /* removed after its first callback */
+/* out may be NULL. A handle in *out is valid until xsig_unwatch returns for
+ * it (whatever it returns), or until its context is freed (xsig_shutdown for
+ * the default context). A one-shot watch that has fired stays allocated for
+ * the holder of its handle: xsig_unwatch then returns XSIG_EINVAL and frees
+ * it. A one-shot watched with out == NULL is freed when it fires. */
 XSIG_EXTERN int xsig_watch(xsig_ctx_t *ctx, int signum, xsig_cb cb, void *user, unsigned flags,
-                           xsig_watch_t **out); /* out may be NULL */
-XSIG_EXTERN int xsig_unwatch(xsig_watch_t *w);  /* safe from any thread and from inside a callback */
+                           xsig_watch_t **out);
+/* Safe from any thread and from inside a callback; from elsewhere it returns
+ * only when the callback is not running. XSIG_EINVAL for a one-shot that has
+ * already fired (or is being removed by another unwatch). */
+XSIG_EXTERN int xsig_unwatch(xsig_watch_t *w);
 
 /* ---- dispatch: callbacks run here, in ordinary code, never in signal context */
 #ifdef _WIN32
@@ -143,11 +154,24 @@ typedef uintptr_t xsig_handle_t; /* a SOCKET */
 #else
 typedef int xsig_handle_t; /* a file descriptor */
 #endif
-XSIG_EXTERN xsig_handle_t xsig_wakeup_handle(xsig_ctx_t *ctx); /* readable while a signal is pending: for poll/epoll/select/WSAPoll/libuv */
-XSIG_EXTERN int xsig_dispatch(xsig_ctx_t *ctx);             /* runs the callbacks of pending signals; returns how many ran; never blocks */
-XSIG_EXTERN int xsig_wait(xsig_ctx_t *ctx, int timeout_ms); /* waits (-1: forever) for a signal, then dispatches; 0 on timeout */
-XSIG_EXTERN uint32_t xsig_pending(xsig_ctx_t *ctx, int signum); /* deliveries not yet dispatched (flag-style polling) */
-XSIG_EXTERN int xsig_feed(int signum); /* async-signal-safe: report a signal caught elsewhere (another library's handler, a sigwait thread) */
+/* Readable while a signal is pending (a delivery during or after xsig_watch
+ * always makes it so): for poll/epoll/select/WSAPoll/libuv. A fork child has
+ * a new one: ask again there. */
+XSIG_EXTERN xsig_handle_t xsig_wakeup_handle(xsig_ctx_t *ctx);
+/* Runs the callbacks of pending signals; returns how many ran; never blocks. */
+XSIG_EXTERN int xsig_dispatch(xsig_ctx_t *ctx);
+/* Waits (-1: forever) for a signal, then dispatches; 0 on timeout. On POSIX a
+ * cancellation point, like poll(). A thread cancelled here or inside a
+ * callback gives the context back (the callbacks after it for that event do
+ * not run), and so does a C++ exception thrown by a callback (POSIX). Leaving
+ * by longjmp keeps the context's dispatching role in that thread: the context
+ * then answers XSIG_ESTATE for good. */
+XSIG_EXTERN int xsig_wait(xsig_ctx_t *ctx, int timeout_ms);
+XSIG_EXTERN uint32_t xsig_pending(xsig_ctx_t *ctx, int signum); /* deliveries not yet dispatched (flag-style polling); saturates at UINT32_MAX */
+/* Async-signal-safe: report a signal caught elsewhere (another library's
+ * handler, a sigwait thread). It blocks every signal while it counts and wakes,
+ * and puts the mask back before it returns. */
+XSIG_EXTERN int xsig_feed(int signum);
 
 /* ---- dispositions and sending */
 XSIG_EXTERN int xsig_ignore(int signum);  /* SIG_IGN (Windows SIGINT: SetConsoleCtrlHandler(NULL, TRUE)) */

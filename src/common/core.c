@@ -182,13 +182,27 @@ static xsig__slot_t *slot_claim(void) {
   return s;
 }
 
-static void slot_release(xsig__slot_t *s) {
+/* How long slot_release() waits for a handler inside its poke. */
+#define RELEASE_WAIT_MS 200
+
+/* Returns 0 when the slot may be reused and its pair closed. A handler inside
+ * its poke finishes in microseconds; one that never finishes was jumped out of
+ * by a foreign handler running on top of it (possible only when a foreign
+ * handler with a narrow mask calls ours). Its write end may still be used, so
+ * the slot stays claimed and the pair open for good: a leak, never a hang or
+ * a byte written into a reused descriptor. */
+static int slot_release(xsig__slot_t *s) {
   for (int i = 0; i < XSIG__MASKWORDS; i++) atomic_store(&s->mask[i], 0);
   atomic_store(&s->wr, -1);
+  uint64_t give_up = 0;
   while (atomic_load(&s->users)) {
-    /* a handler is inside write(): it finishes in microseconds */
+    uint64_t now = xsig__os_now_ms();
+    if (!give_up) give_up = now + RELEASE_WAIT_MS;
+    if (now >= give_up) return -1;
+    xsig__os_yield();
   }
   atomic_store(&s->claimed, 0);
+  return 0;
 }
 
 /* ---------------------------------------------------------------- engine */
@@ -230,8 +244,7 @@ static int ctx_open(xsig_ctx_t **out) {
 }
 
 static void ctx_destroy(xsig_ctx_t *c) {
-  slot_release(c->slot);
-  xsig__os_pair_close(&c->pair);
+  if (slot_release(c->slot) == 0) xsig__os_pair_close(&c->pair);
   free(c);
 }
 
@@ -677,7 +690,7 @@ static void dispatch_body(void *arg) {
   k->r = dispatch(k->c, 1, &took); /* the caller's poll may have seen an unclaimed byte */
 }
 
-int xsig_dispatch(xsig_ctx_t *ctx) {
+XSIG__UNWOUND int xsig_dispatch(xsig_ctx_t *ctx) {
   struct call k = {0};
   int r = acquire(ctx, &k.c);
   if (r < 0) return r;
@@ -707,7 +720,7 @@ static void wait_body(void *arg) {
   k->r = r;
 }
 
-int xsig_wait(xsig_ctx_t *ctx, int timeout_ms) {
+XSIG__UNWOUND int xsig_wait(xsig_ctx_t *ctx, int timeout_ms) {
   if (timeout_ms < -1) return XSIG_EINVAL;
   struct call k = {.timeout_ms = timeout_ms};
   int r = acquire(ctx, &k.c);

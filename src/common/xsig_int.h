@@ -175,6 +175,21 @@ void xsig__os_unblock(const xsig__mask_t *old);
 /* Runs fn(arg); if the thread is cancelled or unwound inside it, undo(arg)
  * runs first (pthread_cleanup_push). Windows: just fn(arg). */
 void xsig__os_guarded(void (*fn)(void *), void *arg, void (*undo)(void *));
+/* For the public functions whose frames hold a guarded call's arguments:
+ * AddressSanitizer does not unpoison frames that a cancellation unwinds, so
+ * redzones there would outlive the thread's cancellation (and trip the
+ * sanitizer's own thread teardown). Frames below the guard are cleaned by
+ * the backend's undo path. */
+#if defined(__SANITIZE_ADDRESS__)
+#define XSIG__UNWOUND __attribute__((no_sanitize_address))
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define XSIG__UNWOUND __attribute__((no_sanitize_address))
+#endif
+#endif
+#ifndef XSIG__UNWOUND
+#define XSIG__UNWOUND
+#endif
 void xsig__os_yield(void);
 
 /* Ends the process as the stop signal itself would: POSIX, by the signal's

@@ -266,10 +266,57 @@ void xsig__os_once(xsig__once_t *once, void (*fn)(void)) {
   pthread_once(once, fn);
 }
 
+/* AddressSanitizer does not follow a cancellation's forced unwinding (out of
+ * a signal handler, or out of pthread_testcancel): the frames it leaves keep
+ * their poisoned redzones, and the next frames built there trip over them,
+ * the sanitizer's own included (its unpoisoning call in a landing pad, and its
+ * thread teardown). Before undo runs, every frame below this one is dead, so
+ * it forgets their poison, as __asan_handle_no_return would if it did not trip
+ * itself. Nothing here is instrumented, and the bounds live in thread-local
+ * storage, not in the dead part of the stack that calls here reuse. */
+#if defined(__SANITIZE_ADDRESS__)
+#define XSIG__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define XSIG__ASAN 1
+#endif
+#endif
+
+#if defined(XSIG__ASAN) && defined(__linux__)
+#include <sanitizer/asan_interface.h>
+static __thread pthread_attr_t asan_attr;
+static __thread void *asan_lo;
+static __thread size_t asan_size;
+
+__attribute__((no_sanitize_address, noinline)) static void forget_dead_frames(void) {
+  char *here = __builtin_frame_address(0);
+  if (pthread_getattr_np(pthread_self(), &asan_attr) != 0) return;
+  if (pthread_attr_getstack(&asan_attr, &asan_lo, &asan_size) == 0 && here > (char *)asan_lo &&
+      here < (char *)asan_lo + asan_size)
+    __asan_unpoison_memory_region(asan_lo, (size_t)(here - (char *)asan_lo));
+  pthread_attr_destroy(&asan_attr);
+}
+#define XSIG__NO_ASAN __attribute__((no_sanitize_address))
+#else
+static void forget_dead_frames(void) {}
+#define XSIG__NO_ASAN
+#endif
+
+struct guard {
+  void (*undo)(void *);
+  void *arg;
+};
+
+XSIG__NO_ASAN static void guard_undo(void *g) {
+  forget_dead_frames();
+  ((struct guard *)g)->undo(((struct guard *)g)->arg);
+}
+
 /* The library is built with -fexceptions, so this is a cleanup attribute:
  * it also runs when a C++ exception leaves a callback. */
-void xsig__os_guarded(void (*fn)(void *), void *arg, void (*undo)(void *)) {
-  pthread_cleanup_push(undo, arg);
+XSIG__NO_ASAN void xsig__os_guarded(void (*fn)(void *), void *arg, void (*undo)(void *)) {
+  struct guard g = {undo, arg};
+  pthread_cleanup_push(guard_undo, &g);
   fn(arg);
   pthread_cleanup_pop(0);
 }
