@@ -231,6 +231,19 @@ TEST(LifecyclePosix, SecondSignalBoundsAHangingAtexitHandler) {
   expect_killed_by(c, SIGTERM);
 }
 
+// The watchdog's pipe must be close-on-exec; when making it so fails, the
+// start fails with XSIG_ESYS and both ends are closed. Where pipe2() exists
+// the pipe is born close-on-exec and fcntl() is never asked.
+TEST(LifecyclePosix, AFailingFcntlLeaksNoDescriptor) {
+  lc::Child c({xsigtest::helper_path("posix_lc_fdleak")});
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+  EXPECT_EQ(c.line(), "start 0 failures 0 leaked 0");
+#else
+  EXPECT_EQ(c.line(), "start " + std::to_string(XSIG_ESYS) + " failures 1 leaked 0");
+#endif
+  expect_exit(c, 0);
+}
+
 // ---- signals ignored before the program started
 
 // The child as a shell script starts it after `trap '' SIGS`: ignored before

@@ -9,6 +9,8 @@
  * backend's xsig__os_exit_by_signal(). */
 #ifdef _WIN32
 #include <winsock2.h> /* before windows.h, which xsig_int.h includes */
+#elif !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* pipe2 */
 #endif
 #include "xsig_int.h"
 #include "xsig/lifecycle.h"
@@ -95,11 +97,22 @@ static void *lc_trampoline(void *arg) {
   return NULL;
 }
 
+/* Close-on-exec, so that no program the process runs keeps the watchdog's pipe.
+ * -1 with errno, and nothing left open, on failure. */
 static int lc_pipe(int fds[2]) {
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+  return pipe2(fds, O_CLOEXEC);
+#else
+  /* No pipe2: a fork+exec in another thread between these calls can inherit
+   * the pipe, as with the core's wakeup pipe. */
   if (pipe(fds) < 0) return -1;
-  for (int i = 0; i < 2; i++)
-    if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) < 0) return -1;
-  return 0;
+  if (fcntl(fds[0], F_SETFD, FD_CLOEXEC) == 0 && fcntl(fds[1], F_SETFD, FD_CLOEXEC) == 0) return 0;
+  int e = errno;
+  close(fds[0]);
+  close(fds[1]);
+  errno = e;
+  return -1;
+#endif
 }
 
 static int lc_thread_start(lc_thread_t *t, void (*fn)(void)) {
