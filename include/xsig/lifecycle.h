@@ -37,8 +37,8 @@ typedef void (*xsig_stop_cb)(int signum, void *user);
 typedef struct xsig_graceful_opts {
   /* After the first stop request, force the exit after this many ms; 0: never. */
   int grace_ms;
-  /* A second stop request forces the exit at once: 0 (the default) or 1 mean
-   * yes, -1 means no. */
+  /* A second stop request (one more than merge_ms after the first) forces the
+   * exit at once: 0 (the default) or 1 mean yes, -1 means no. */
   int second_forces;
   /* Runs once, at dispatch of the context given to xsig_graceful_start, on the
    * first stop request. Start the drain here. */
