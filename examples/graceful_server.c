@@ -9,9 +9,11 @@
  * other key is known.
  *
  * First SIGINT/SIGTERM (Ctrl+C, docker stop, console close): stop accepting,
- * finish every request already received, exit 0. A second one, or --grace-ms
- * passing first, forces the exit. SIGHUP re-reads the config; a bad file keeps
- * the old greeting. systemd is told READY=1, STOPPING=1 and how reloads went. */
+ * finish every request already received, exit 0. A second one more than half
+ * a second later (copies within that time, such as timeout(1) sends, are the
+ * same request), or --grace-ms passing first, forces the exit. A stop signal
+ * ignored at start (`server &` in a script) stays ignored. SIGHUP re-reads the config; a bad file
+ * keeps the old greeting. systemd is told READY=1, STOPPING=1 and how reloads went. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, MSG_NOSIGNAL */
 #endif

@@ -316,6 +316,22 @@ TEST(Cli, WaitTimesOutWith124) {
   EXPECT_NE(w.err().find("timed out"), std::string::npos) << w.err();
 }
 
+// Times past what 64 bits of milliseconds hold are "very long", not an error
+// and not an overflow (which UBSan reports on the old parser for the first).
+TEST(Cli, WaitTakesAHugeTimeoutAsTheLongestOne) {
+  for (const char *t : {"9223372036854776", "9223372036854775.9", "9223372036854775.807001",
+                        "99999999999999999999", "340282366920938463463374607431768211456.5"}) {
+    SCOPED_TRACE(t);
+    Cli w({"wait", "USR1", "--timeout", t});
+    ASSERT_TRUE(w.wait_stderr("waiting for SIGUSR1")) << w.err();
+    ready_for_signal(w);
+    ASSERT_EQ(kill(w.pid(), SIGUSR1), 0);
+    ASSERT_TRUE(w.finish());
+    EXPECT_EQ(w.code(), 0) << w.err();
+    EXPECT_EQ(w.out(), "SIGUSR1 from pid " + std::to_string(getpid()) + "\n");
+  }
+}
+
 TEST(Cli, WaitRefusesSignalsItCannotWatch) {
   for (const char *sig : {"KILL", "STOP", "SEGV"}) {
     Result r = run({"wait", sig, "--timeout", "60"});
@@ -395,6 +411,9 @@ TEST(Cli, BadSignalOrPidIsAOneLineUsageError) {
       {"wait"},
       {"wait", "USR1", "--timeout", "soon"},
       {"wait", "USR1", "--timeout"},
+      {"wait", "USR1", "--timeout", "99999999999999999999x"},
+      {"wait", "USR1", "--timeout", "1.2.3"},
+      {"wait", "USR1", "--timeout", "."},
       {"list", "extra"},
       {"frobnicate"},
   };

@@ -7,31 +7,7 @@
 
 namespace {
 
-#if defined(__SANITIZE_THREAD__)
-#define LC_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define LC_TSAN 1
-#endif
-#endif
-
-// Sends sig and returns the child's next line. ThreadSanitizer's runtime
-// sometimes never runs the handler of a signal from another process (shown
-// without xsig; see posix_signal_test.cc): under TSan only, a long silence
-// means the signal was dropped and it is sent again.
-std::string after(lc::Child &c, int sig) {
-#ifdef LC_TSAN
-  for (int i = 0; i < 5; i++) {
-    c.signal(sig);
-    std::string l = c.line(8000);
-    if (!l.empty()) return l;
-  }
-  return "";
-#else
-  c.signal(sig);
-  return c.line();
-#endif
-}
+using lc::after;
 
 std::string child_path() {
   return xsigtest::helper_path("posix_lc_child");
@@ -79,7 +55,37 @@ TEST(LifecyclePosix, SecondSignalForcesASpinningProcess) {
   ASSERT_EQ(c.line(), "ready");
   // The spinning thread sees the request without ever dispatching...
   EXPECT_EQ(after(c, SIGTERM), "stop seen " + std::to_string(SIGTERM));
-  // ...and the second one ends it, on_force first.
+  // ...and a second one ends it, on_force first.
+  EXPECT_EQ(lc::press_until_line(c, SIGTERM), "forced " + std::to_string(SIGTERM));
+  expect_killed_by(c, SIGTERM);
+}
+
+// The watchdog alone sees the requests of a process that never dispatches:
+// once "stop seen" is out, it has counted the first. Presses every 50 ms
+// after that are the same request until merge_ms has passed since it.
+void expect_force_after(const std::string &merge_ms, long long at_least_ms) {
+  lc::Child c({child_path(), "spin", merge_ms});
+  ASSERT_EQ(c.line(), "ready");
+  long long first = xsigtest::now_ms();
+  EXPECT_EQ(after(c, SIGTERM), "stop seen " + std::to_string(SIGTERM));
+  EXPECT_EQ(lc::press_until_line(c, SIGTERM), "forced " + std::to_string(SIGTERM));
+  EXPECT_GE(xsigtest::now_ms() - first, at_least_ms) << "forced within the window";
+  expect_killed_by(c, SIGTERM);
+}
+
+TEST(LifecyclePosix, ARequestAfterTheDefaultWindowForces) {
+  expect_force_after("0", XSIG_MERGE_MS_DEFAULT);
+}
+
+TEST(LifecyclePosix, MergeMsSetsTheWindow) {
+  expect_force_after("2000", 2000);
+}
+
+TEST(LifecyclePosix, MergeMsMinusOneCountsEveryDelivery) {
+  lc::Child c({child_path(), "spin", "-1"});
+  ASSERT_EQ(c.line(), "ready");
+  EXPECT_EQ(after(c, SIGTERM), "stop seen " + std::to_string(SIGTERM));
+  // Counted by the watchdog already, so this one is a delivery of its own.
   EXPECT_EQ(after(c, SIGTERM), "forced " + std::to_string(SIGTERM));
   expect_killed_by(c, SIGTERM);
 }
@@ -199,7 +205,7 @@ TEST(LifecyclePosix, SecondSignalForcesTheExitWhenTheNotifySocketIsFull) {
   lc::Child c({child_path(), "spin"}, {"NOTIFY_SOCKET=" + ns.env});
   ASSERT_EQ(c.line(), "ready");
   EXPECT_EQ(after(c, SIGTERM), "stop seen " + std::to_string(SIGTERM));
-  EXPECT_EQ(after(c, SIGTERM), "forced " + std::to_string(SIGTERM));
+  EXPECT_EQ(lc::press_until_line(c, SIGTERM), "forced " + std::to_string(SIGTERM));
   expect_killed_by(c, SIGTERM);
   close(filler);
 }
@@ -220,8 +226,93 @@ TEST(LifecyclePosix, SecondSignalBoundsAHangingAtexitHandler) {
   ASSERT_EQ(c.line(), "ready");
   EXPECT_EQ(after(c, SIGTERM), "on_stop " + std::to_string(SIGTERM));
   EXPECT_EQ(c.line(), "atexit hangs");
-  EXPECT_EQ(after(c, SIGTERM), "forced " + std::to_string(SIGTERM)) << "the watchdog, not SIG_DFL";
+  EXPECT_EQ(lc::press_until_line(c, SIGTERM), "forced " + std::to_string(SIGTERM))
+      << "the watchdog, not SIG_DFL";
   expect_killed_by(c, SIGTERM);
+}
+
+// The watchdog's pipe must be close-on-exec; when making it so fails, the
+// start fails with XSIG_ESYS and both ends are closed. Where pipe2() exists
+// the pipe is born close-on-exec and fcntl() is never asked.
+TEST(LifecyclePosix, AFailingFcntlLeaksNoDescriptor) {
+  lc::Child c({xsigtest::helper_path("posix_lc_fdleak")});
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+  EXPECT_EQ(c.line(), "start 0 failures 0 leaked 0");
+#else
+  EXPECT_EQ(c.line(), "start " + std::to_string(XSIG_ESYS) + " failures 1 leaked 0");
+#endif
+  expect_exit(c, 0);
+}
+
+// ---- signals ignored before the program started
+
+// The child as a shell script starts it after `trap '' SIGS`: ignored before
+// exec, as a shell does for `cmd &` (SIGINT) and nohup for SIGHUP.
+std::vector<std::string> ignoring(const std::string &sigs, std::vector<std::string> argv) {
+  std::vector<std::string> sh = {"sh", "-c", "trap '' " + sigs + "; exec \"$0\" \"$@\""};
+  sh.insert(sh.end(), argv.begin(), argv.end());
+  return sh;
+}
+
+std::string flags_arg(unsigned flags) {
+  return std::to_string(flags);
+}
+
+TEST(LifecyclePosix, AnInheritedIgnoredSigintStaysIgnored) {
+  lc::Child c(ignoring("INT", {child_path(), "ignored", flags_arg(0)}));
+  ASSERT_EQ(c.line(), "start 0 INT ign TERM handler");
+  ASSERT_EQ(c.line(), "ready");
+  c.signal(SIGINT); // nothing: no on_stop, no death
+  EXPECT_EQ(after(c, SIGTERM), "on_stop " + std::to_string(SIGTERM));
+  EXPECT_EQ(c.line(), "cleanup");
+  expect_exit(c, 0);
+}
+
+TEST(LifecyclePosix, TakeIgnoredTakesAnInheritedIgnoredSigint) {
+  lc::Child c(ignoring("INT", {child_path(), "ignored", flags_arg(XSIG_TAKE_IGNORED)}));
+  ASSERT_EQ(c.line(), "start 0 INT handler TERM handler");
+  ASSERT_EQ(c.line(), "ready");
+  EXPECT_EQ(after(c, SIGINT), "on_stop " + std::to_string(SIGINT));
+  EXPECT_EQ(c.line(), "cleanup");
+  expect_exit(c, 0);
+}
+
+TEST(LifecyclePosix, BothStopSignalsIgnoredIsAnError) {
+  lc::Child c(ignoring("INT TERM", {child_path(), "ignored", flags_arg(0)}));
+  EXPECT_EQ(c.line(), "start " + std::to_string(XSIG_EIGNORED) + " INT ign TERM ign");
+  expect_exit(c, 0);
+  lc::Child t(ignoring("INT TERM", {child_path(), "ignored", flags_arg(XSIG_TAKE_IGNORED)}));
+  EXPECT_EQ(t.line(), "start 0 INT handler TERM handler");
+  ASSERT_EQ(t.line(), "ready");
+  EXPECT_EQ(after(t, SIGTERM), "on_stop " + std::to_string(SIGTERM));
+  expect_exit(t, 0);
+}
+
+// A real shell's `cmd &`: a shell without job control starts it with SIGINT
+// (and SIGQUIT) ignored. The shell leads a group of its own, so killpg()
+// reaches the child, whose pid the test does not know.
+TEST(LifecyclePosix, BackgroundedByAShellSigintStaysIgnored) {
+  lc::Child c({"sh", "-c", "\"$0\" \"$@\" & wait $!", child_path(), "ignored", flags_arg(0)}, {},
+              lc::Group::Own);
+  ASSERT_EQ(c.line(), "start 0 INT ign TERM handler");
+  ASSERT_EQ(c.line(), "ready");
+  EXPECT_EQ(after(c, [&] { killpg(c.pid, SIGTERM); }), "on_stop " + std::to_string(SIGTERM));
+}
+
+TEST(LifecyclePosix, ReloadUnderNohupLeavesSighupIgnored) {
+  lc::Child c({"nohup", child_path(), "reload", flags_arg(0)});
+  ASSERT_EQ(c.line(), "reload " + std::to_string(XSIG_EIGNORED) + " HUP ign");
+  c.signal(SIGHUP); // nothing: no reload, no death
+  EXPECT_EQ(after(c, SIGUSR1), "reloads 0");
+  expect_exit(c, 0);
+}
+
+TEST(LifecyclePosix, ReloadUnderNohupTakesSighupWhenAsked) {
+  lc::Child c({"nohup", child_path(), "reload", flags_arg(XSIG_TAKE_IGNORED)});
+  ASSERT_EQ(c.line(), "reload 0 HUP handler");
+  EXPECT_EQ(after(c, SIGHUP), "reloaded");
+  EXPECT_EQ(after(c, SIGUSR1), "reloads 1");
+  expect_exit(c, 0);
 }
 
 } // namespace

@@ -133,6 +133,45 @@ TEST(Lifecycle, RejectsBadArgumentsAndMissingInit) {
   EXPECT_EQ(xsig_reload_start(nullptr, nullptr, nullptr), XSIG_EINVAL);
 }
 
+TEST(Lifecycle, RejectsBadMergeAndUnknownFlags) {
+  ASSERT_EQ(xsig_init(), 0);
+  xsig_graceful_opts_t o = {};
+  o.merge_ms = -2;
+  EXPECT_EQ(xsig_graceful_start(nullptr, &o), XSIG_EINVAL);
+  o.merge_ms = 0;
+  o.flags = 2;
+  EXPECT_EQ(xsig_graceful_start(nullptr, &o), XSIG_EINVAL);
+  EXPECT_NE(xsig_disposition(SIGTERM), XSIG_DISP_XSIG) << "nothing was started";
+  EXPECT_EQ(xsig_reload_start_flags(
+                nullptr, [](void *, char *, size_t) { return 0; }, nullptr, 2),
+            XSIG_EINVAL);
+  EXPECT_STRNE(xsig_strerror(XSIG_EIGNORED), xsig_strerror(-999));
+  xsig_shutdown();
+}
+
+// In one process: the program ignored SIGINT itself before the start, which
+// the lifecycle cannot tell from an inherited ignore and treats the same.
+TEST(Lifecycle, AnIgnoredSigintStaysIgnoredUnlessTaken) {
+  Stops s;
+  ASSERT_EQ(xsig_init(), 0);
+  ASSERT_EQ(xsig_ignore(SIGINT), 0);
+  xsig_graceful_opts_t o = opts(&s);
+  ASSERT_EQ(xsig_graceful_start(nullptr, &o), 0);
+  EXPECT_EQ(xsig_disposition(SIGINT), XSIG_DISP_IGNORED);
+  EXPECT_EQ(xsig_disposition(SIGTERM), XSIG_DISP_XSIG);
+  EXPECT_EQ(xsig_graceful_stop(), 0);
+  o.flags = XSIG_TAKE_IGNORED;
+  ASSERT_EQ(xsig_graceful_start(nullptr, &o), 0);
+  EXPECT_EQ(xsig_disposition(SIGINT), XSIG_DISP_XSIG);
+  ASSERT_EQ(xsig_raise(SIGINT), 0);
+  EXPECT_EQ(xsig_wait(nullptr, 10000), 1);
+  EXPECT_EQ(s.calls, 1);
+  EXPECT_EQ(xsig_stop_requested(), SIGINT);
+  EXPECT_EQ(xsig_graceful_stop(), 0);
+  EXPECT_EQ(xsig_disposition(SIGINT), XSIG_DISP_IGNORED) << "the ignore is back after the stop";
+  xsig_shutdown();
+}
+
 TEST(Lifecycle, OtherContextsStillSeeTheStopSignals) {
   Stops s;
   std::atomic<int> seen{0};
@@ -185,6 +224,32 @@ TEST(Lifecycle, ReloadRunsOnEverySighupAtDispatch) {
   EXPECT_EQ(reloads, 2);
   EXPECT_EQ(xsig_reload_stop(), 0);
   EXPECT_NE(xsig_disposition(SIGHUP), XSIG_DISP_XSIG);
+  xsig_shutdown();
+}
+
+TEST(Lifecycle, AnIgnoredSighupStaysIgnoredUnlessTaken) {
+  ASSERT_EQ(xsig_init(), 0);
+  ASSERT_EQ(xsig_ignore(SIGHUP), 0);
+  EXPECT_EQ(xsig_reload_start(nullptr, reload_ok, nullptr), XSIG_EIGNORED);
+  EXPECT_EQ(xsig_disposition(SIGHUP), XSIG_DISP_IGNORED);
+  EXPECT_EQ(xsig_reload_stop(), 0) << "nothing was started";
+  ASSERT_EQ(xsig_reload_start_flags(nullptr, reload_ok, nullptr, XSIG_TAKE_IGNORED), 0);
+  ASSERT_EQ(xsig_raise(SIGHUP), 0);
+  EXPECT_EQ(xsig_wait(nullptr, 10000), 1);
+  EXPECT_EQ(reloads, 1);
+  EXPECT_EQ(xsig_reload_stop(), 0);
+  EXPECT_EQ(xsig_disposition(SIGHUP), XSIG_DISP_IGNORED);
+  xsig_shutdown();
+}
+
+TEST(Lifecycle, BothStopSignalsIgnoredStartsNothing) {
+  ASSERT_EQ(xsig_init(), 0);
+  ASSERT_EQ(xsig_ignore(SIGINT), 0);
+  ASSERT_EQ(xsig_ignore(SIGTERM), 0);
+  EXPECT_EQ(xsig_graceful_start(nullptr, nullptr), XSIG_EIGNORED);
+  EXPECT_EQ(xsig_disposition(SIGINT), XSIG_DISP_IGNORED);
+  EXPECT_EQ(xsig_disposition(SIGTERM), XSIG_DISP_IGNORED);
+  EXPECT_EQ(xsig_graceful_stop(), 0) << "nothing was started";
   xsig_shutdown();
 }
 #endif

@@ -2,6 +2,7 @@
 // reload, and what it tells systemd through a $NOTIFY_SOCKET the test owns.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 
 #include "helpers/lc_posix.h"
@@ -15,12 +16,17 @@ struct Server {
   std::unique_ptr<lc::Child> child;
   int port = 0;
 
-  explicit Server(const std::string &greeting, std::vector<std::string> args = {}) {
+  // wrapper: a command line the server runs under (timeout ...); child is then the wrapper.
+  explicit Server(const std::string &greeting, std::vector<std::string> args = {},
+                  std::vector<std::string> wrapper = {}, lc::Group group = lc::Group::Inherit) {
     config = dir.write("server.conf", "# test server\ngreeting = " + greeting + "\n");
-    std::vector<std::string> argv = {XSIG_TEST_BINARY_DIR "/examples/graceful_server", "--port",
-                                     "0", "--config", config};
+    std::vector<std::string> argv = wrapper;
+    for (const char *a :
+         {XSIG_TEST_BINARY_DIR "/examples/graceful_server", "--port", "0", "--config"})
+      argv.push_back(a);
+    argv.push_back(config);
     argv.insert(argv.end(), args.begin(), args.end());
-    child.reset(new lc::Child(argv, {"NOTIFY_SOCKET=" + notify.env}));
+    child.reset(new lc::Child(argv, {"NOTIFY_SOCKET=" + notify.env}, group));
     std::string first = child->line();
     const std::string prefix = "listening on 127.0.0.1:";
     EXPECT_EQ(first.compare(0, prefix.size(), prefix), 0) << first;
@@ -48,6 +54,22 @@ std::vector<std::unique_ptr<lc::Client>> in_flight(int port, int n, int ms) {
     EXPECT_TRUE(v.back()->send("SLEEP " + std::to_string(ms)));
   }
   return v;
+}
+
+// Runs send() and waits for STOPPING=1. Under TSan only, which may drop a
+// signal from another process, a long silence means it was dropped: again.
+bool stopping_after(Server &s, const std::function<void()> &send) {
+#ifdef LC_TSAN
+  for (int i = 0; i < 5; i++) {
+    send();
+    std::string m = s.notify.recv(8000);
+    if (!m.empty()) return m == "STOPPING=1";
+  }
+  return false;
+#else
+  send();
+  return s.notify.recv() == "STOPPING=1";
+#endif
 }
 
 bool starts_with(const std::string &s, const std::string &p) {
@@ -99,15 +121,39 @@ TEST(Server, SigtermDrainsInFlightRequestsAndExitsZero) {
   s.expect_exit(0);
 }
 
+// A person who means a second request presses again when the first seems to
+// do nothing: send sig every 50 ms until the child has ended. Returns the ms
+// from the first send, or -1 when it never ended.
+long long press_until_gone(lc::Child &c, int sig) {
+  long long start = xsigtest::now_ms(), last = -1000;
+  bool gone = xsigtest::wait_until(
+      [&] {
+        if (!c.alive()) return true;
+        if (xsigtest::now_ms() - last >= 50) {
+          c.signal(sig);
+          last = xsigtest::now_ms();
+        }
+        return false;
+      },
+      lc::kLong);
+  return gone ? xsigtest::now_ms() - start : -1;
+}
+
+// The lifecycle's default: deliveries within 500 ms after the counted request
+// belong to it.
+const long long kMergeMs = 500;
+
 TEST(Server, SecondSigtermForcesTheExit) {
   Server s("hi");
   ASSERT_GT(s.port, 0);
   EXPECT_EQ(s.notify.recv(), "READY=1");
   auto clients = in_flight(s.port, 3, 60000);
-  s.child->signal(SIGTERM);
+  long long first = xsigtest::now_ms();
   // Seen once before the second is sent, so that the kernel cannot merge them.
-  EXPECT_EQ(s.notify.recv(), "STOPPING=1");
-  s.child->signal(SIGTERM);
+  ASSERT_TRUE(stopping_after(s, [&] { s.child->signal(SIGTERM); }));
+  ASSERT_GE(press_until_gone(*s.child, SIGTERM), 0) << "a second request must force the exit";
+  // The presses within the window after the first request were part of it.
+  EXPECT_GE(xsigtest::now_ms() - first, kMergeMs);
   s.expect_killed_by(SIGTERM);
   for (auto &c : clients) EXPECT_EQ(c->line(), "") << "no request was finished";
 }
@@ -117,10 +163,58 @@ TEST(Server, SigintThenSigtermForcesTheExit) {
   ASSERT_GT(s.port, 0);
   EXPECT_EQ(s.notify.recv(), "READY=1");
   auto clients = in_flight(s.port, 1, 60000);
-  s.child->signal(SIGINT);
-  EXPECT_EQ(s.notify.recv(), "STOPPING=1");
-  s.child->signal(SIGTERM);
+  ASSERT_TRUE(stopping_after(s, [&] { s.child->signal(SIGINT); }));
+  ASSERT_GE(press_until_gone(*s.child, SIGTERM), 0);
   s.expect_killed_by(SIGTERM);
+}
+
+// One stop request sent twice, the way supervisors and scripts do it: to the
+// process and to its process group, which holds it. The first is seen
+// (STOPPING=1) before the second is sent, so the kernel cannot merge them:
+// the lifecycle must.
+TEST(Server, SigtermToTheProcessThenToItsGroupDrains) {
+  Server s("hi", {}, {}, lc::Group::Own);
+  ASSERT_GT(s.port, 0);
+  EXPECT_EQ(s.notify.recv(), "READY=1");
+  // Long enough that a forced exit, which comes at once, cannot hide behind it.
+  auto clients = in_flight(s.port, 2, 1500);
+  ASSERT_TRUE(stopping_after(s, [&] { kill(s.child->pid, SIGTERM); }));
+  ASSERT_EQ(killpg(s.child->pid, SIGTERM), 0);
+  for (auto &c : clients) EXPECT_EQ(c->line(), "done 1500") << "drained, not forced";
+  s.expect_exit(0);
+}
+
+// Runs the server under coreutils timeout(1), which sends its signal to the
+// server and then to its own process group (the server's too): two deliveries
+// for one time-out, the second coming a moment after the first. `fire` makes
+// timeout act; the server must drain, not count two requests and force.
+// --preserve-status: timeout's own status is then the server's.
+void expect_drain_under_timeout(const std::function<void(pid_t)> &fire) {
+  for (int run = 0; run < 20; run++) {
+    SCOPED_TRACE("run " + std::to_string(run));
+    Server s("hi", {}, {"timeout", "--preserve-status", "600"});
+    ASSERT_GT(s.port, 0);
+    ASSERT_EQ(s.notify.recv(), "READY=1");
+    auto clients = in_flight(s.port, 2, 300);
+    ASSERT_TRUE(stopping_after(s, [&] { fire(s.child->pid); }));
+    for (auto &c : clients) ASSERT_EQ(c->line(), "done 300") << "drained, not forced";
+    s.expect_exit(0);
+    if (testing::Test::HasFailure()) return;
+  }
+}
+
+// SIGALRM is how timeout learns that its time is up: sending it one runs the
+// real time-out path at a moment the test chooses.
+TEST(Server, TimeoutsTimeOutDrains) {
+  expect_drain_under_timeout([](pid_t timeout) { kill(timeout, SIGALRM); });
+}
+
+// Ctrl+C: the terminal sends SIGINT to the foreground process group, timeout
+// and the server alike (timeout leads the group it made; killpg reaches the
+// same processes the terminal would), and timeout forwards its copy to the
+// server and to the group again: three deliveries for one key press.
+TEST(Server, CtrlCUnderTimeoutDrains) {
+  expect_drain_under_timeout([](pid_t timeout) { killpg(timeout, SIGINT); });
 }
 
 TEST(Server, GraceTimeoutForcesTheExit) {

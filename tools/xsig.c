@@ -81,7 +81,8 @@ static const char *const usage_wait =
     "  SIGUSR1 from pid 1234\n"
     "('from pid unknown' when the platform does not tell) and exits 0.\n"
     "--timeout SECONDS (fractions allowed, e.g. 0.5) gives up after that long and\n"
-    "exits 124. Without it the wait has no limit.\n";
+    "exits 124. Without it the wait has no limit; a time beyond 2^63-1 ms is taken\n"
+    "as that.\n";
 
 /* A one-line complaint and the exit status that goes with it. */
 static int fail(int status, const char *cmd, const char *fmt, const char *arg) {
@@ -128,26 +129,33 @@ static int parse_pid(const char *s, int64_t *out) {
 }
 
 /* SECONDS[.FRACTION] to milliseconds, rounded up so that 0.0001 still waits.
- * Hand-parsed rather than strtod() so the locale's decimal point cannot matter. */
+ * Hand-parsed rather than strtod() so the locale's decimal point cannot matter.
+ * A time beyond INT64_MAX ms (about 292 million years) is taken as that, as
+ * sleep(1) and timeout(1) take huge values: no overflow, and no error for
+ * what only means "very long". */
 static int parse_seconds(const char *s, int64_t *out_ms) {
-  int64_t ms = 0, scale = 1000;
-  int digits = 0, frac_rest = 0;
+  const int64_t max_s = INT64_MAX / 1000;
+  int64_t sec = 0, frac = 0, scale = 1000; /* frac: ms, plus 1 for any finer digit */
+  int digits = 0, frac_rest = 0, huge = 0;
   for (; *s >= '0' && *s <= '9'; s++, digits++) {
-    if (ms > INT64_MAX / 10 / 1000) return -1;
-    ms = ms * 10 + (*s - '0');
+    if (sec > (max_s - (*s - '0')) / 10)
+      huge = 1;
+    else
+      sec = sec * 10 + (*s - '0');
   }
-  ms *= 1000;
   if (*s == '.') {
     for (s++; *s >= '0' && *s <= '9'; s++, digits++) {
       scale /= 10;
       if (scale)
-        ms += (*s - '0') * scale;
+        frac += (*s - '0') * scale;
       else if (*s != '0')
         frac_rest = 1;
     }
   }
   if (*s || !digits) return -1;
-  *out_ms = ms + frac_rest;
+  frac += frac_rest; /* at most 1000 */
+  /* sec <= max_s, so sec * 1000 cannot overflow; the sum is checked first. */
+  *out_ms = huge || sec * 1000 > INT64_MAX - frac ? INT64_MAX : sec * 1000 + frac;
   return 0;
 }
 

@@ -22,13 +22,23 @@ extern "C" {
  * with its own xsig context sees every stop request at once, whatever the
  * program's threads are doing: it sets xsig_stop_requested(), sends STOPPING=1
  * to systemd, runs the grace timer and forces the exit when it must. The
- * program's own context gets on_stop at its next dispatch. */
+ * program's own context gets on_stop at its next dispatch.
+ *
+ * A stop signal that is ignored when the helper starts (SIG_IGN inherited from
+ * a shell's `cmd &` or `nohup`, or set by the program; on Windows Ctrl+C turned
+ * off, as CREATE_NEW_PROCESS_GROUP does) stays ignored and is not watched,
+ * unless XSIG_TAKE_IGNORED says to take it. */
 typedef void (*xsig_stop_cb)(int signum, void *user);
+/* Flags for xsig_graceful_opts_t.flags and xsig_reload_start_flags(). */
+#define XSIG_TAKE_IGNORED 1u /* watch the signals even when they are ignored at start */
+/* Deliveries that reach the watchdog within this many ms after the stop request
+ * it counted belong to that request (merge_ms 0). */
+#define XSIG_MERGE_MS_DEFAULT 500
 typedef struct xsig_graceful_opts {
   /* After the first stop request, force the exit after this many ms; 0: never. */
   int grace_ms;
-  /* A second stop request forces the exit at once: 0 (the default) or 1 mean
-   * yes, -1 means no. */
+  /* A second stop request (one more than merge_ms after the first) forces the
+   * exit at once: 0 (the default) or 1 mean yes, -1 means no. */
   int second_forces;
   /* Runs once, at dispatch of the context given to xsig_graceful_start, on the
    * first stop request. Start the drain here. */
@@ -38,12 +48,23 @@ typedef struct xsig_graceful_opts {
    * a line, remove a pid file. It must not return into the program's state. */
   xsig_stop_cb on_force;
   void *user; /* passed to both callbacks */
+  /* One stop request often arrives as several deliveries: timeout(1) signals
+   * the process and then its process group, a supervisor may do the same, and
+   * Ctrl+C under a wrapper reaches the program from the terminal and again from
+   * the wrapper. So stop deliveries (SIGINT or SIGTERM, from any sender) that
+   * reach the watchdog within merge_ms after the request it counted, or folded
+   * into one event with it, are that same request. 0 (the default):
+   * XSIG_MERGE_MS_DEFAULT; -1: every delivery is a request. */
+  int merge_ms;
+  unsigned flags; /* 0 or XSIG_TAKE_IGNORED */
 } xsig_graceful_opts_t;
 
 /* opts may be NULL (no grace timer, second request forces). ctx NULL: the
  * default context (xsig_init first), which then lives until xsig_graceful_stop
  * even across xsig_shutdown; a context of the program's own must outlive the
- * start. XSIG_ESTATE when already started. */
+ * start. XSIG_ESTATE when already started; XSIG_EINVAL for grace_ms < 0,
+ * merge_ms < -1 or an unknown flag; XSIG_EIGNORED when both stop signals are
+ * ignored and XSIG_TAKE_IGNORED is not given (nothing is started then). */
 XSIG_EXTERN int xsig_graceful_start(xsig_ctx_t *ctx, const xsig_graceful_opts_t *opts);
 /* Stops watching and disarms the timer; xsig_stop_requested() keeps its value.
  * A fork child inherits no watchdog thread: stop, then start again there.
@@ -77,8 +98,13 @@ XSIG_NORETURN XSIG_EXTERN void xsig_graceful_exit(int status);
  * READY=1 with STATUS=reloaded or STATUS=reload failed: <err>. */
 typedef int (*xsig_reload_cb)(void *user, char *err, size_t errsize);
 /* XSIG_ENOTSUP where SIGHUP does not exist (Windows); XSIG_ESTATE when started.
- * ctx as for xsig_graceful_start. */
+ * ctx as for xsig_graceful_start. A SIGHUP ignored at start (`nohup`) stays
+ * ignored: XSIG_EIGNORED and nothing is watched, unless flags has
+ * XSIG_TAKE_IGNORED; XSIG_EINVAL for an unknown flag. xsig_reload_start() is
+ * xsig_reload_start_flags() with flags 0. */
 XSIG_EXTERN int xsig_reload_start(xsig_ctx_t *ctx, xsig_reload_cb fn, void *user);
+XSIG_EXTERN int xsig_reload_start_flags(xsig_ctx_t *ctx, xsig_reload_cb fn, void *user,
+                                        unsigned flags);
 XSIG_EXTERN int xsig_reload_stop(void);
 
 /* ---- sd_notify, without libsystemd

@@ -74,6 +74,7 @@ extern "C" {
 #define XSIG_ESYS      (-6) /* an OS call failed; xsig_os_error() has errno / GetLastError() */
 #define XSIG_ESRCH     (-7) /* no such process (xsig_send) */
 #define XSIG_EPERM     (-8) /* not permitted (xsig_send) */
+#define XSIG_EIGNORED  (-9) /* the signal is ignored (SIG_IGN since start) and was left so (lifecycle.h) */
 XSIG_EXTERN const char *xsig_strerror(int err);
 XSIG_EXTERN int xsig_os_error(void); /* errno or GetLastError() of the last XSIG_ESYS in this thread */
 

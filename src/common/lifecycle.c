@@ -9,6 +9,8 @@
  * backend's xsig__os_exit_by_signal(). */
 #ifdef _WIN32
 #include <winsock2.h> /* before windows.h, which xsig_int.h includes */
+#elif !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* pipe2 */
 #endif
 #include "xsig_int.h"
 #include "xsig/lifecycle.h"
@@ -95,11 +97,22 @@ static void *lc_trampoline(void *arg) {
   return NULL;
 }
 
+/* Close-on-exec, so that no program the process runs keeps the watchdog's pipe.
+ * -1 with errno, and nothing left open, on failure. */
 static int lc_pipe(int fds[2]) {
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+  return pipe2(fds, O_CLOEXEC);
+#else
+  /* No pipe2: a fork+exec in another thread between these calls can inherit
+   * the pipe, as with the core's wakeup pipe. */
   if (pipe(fds) < 0) return -1;
-  for (int i = 0; i < 2; i++)
-    if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) < 0) return -1;
-  return 0;
+  if (fcntl(fds[0], F_SETFD, FD_CLOEXEC) == 0 && fcntl(fds[1], F_SETFD, FD_CLOEXEC) == 0) return 0;
+  int e = errno;
+  close(fds[0]);
+  close(fds[1]);
+  errno = e;
+  return -1;
+#endif
 }
 
 static int lc_thread_start(lc_thread_t *t, void (*fn)(void)) {
@@ -161,6 +174,8 @@ static _Atomic int stop_sig;
 static struct graceful {
   int on;                    /* 0 off, 1 on, 2 being stopped */
   xsig_graceful_opts_t opts; /* fixed while on: the watchdog reads it unlocked */
+  int take[2];               /* stop_set[i] is watched: not ignored at start, or taken */
+  int unignored[2];          /* we turned off an ignore that outlives handlers (Windows) */
   xsig_watch_t *uw[2];       /* on the program's context */
   xsig_ctx_t *wctx;          /* the watchdog's own context */
   int holds_default;         /* an xsig_init() reference of ours */
@@ -169,12 +184,14 @@ static struct graceful {
   _Atomic int quit;
   /* The watchdog thread's alone. */
   uint32_t requests;
+  uint64_t counted_at; /* when the last request was counted */
   uint64_t deadline;
 } g;
 
 static struct reload {
   xsig_watch_t *w;
   int holds_default;
+  int unignored; /* see take_ignored */
   xsig_reload_cb fn;
   void *user;
 } rl;
@@ -208,6 +225,43 @@ static void release_default(int *held) {
   *held = 0;
 }
 
+/* Makes an ignored sig reachable by a watch: 1 when an ignore had to be turned
+ * off (put back by restore_ignore), 0 when the watch alone will do. A POSIX
+ * handler replaces SIG_IGN by itself, with no moment at SIG_DFL. Windows'
+ * Ctrl+C flag outlives every handler, and only xsig_default() clears it, which
+ * the core refuses once the signal is watched: a Ctrl+C between this and the
+ * watch ends the process, as it would have just before the start. */
+static int take_ignored(int sig) {
+#ifdef _WIN32
+  int r = xsig_default(sig);
+  return r < 0 ? r : 1;
+#else
+  (void)sig;
+  return 0;
+#endif
+}
+
+static void restore_ignore(int sig, int *turned_off) {
+  if (*turned_off) xsig_ignore(sig);
+  *turned_off = 0;
+}
+
+/* Before watching sig: 1 to watch it, 0 when it stays ignored, or a negative
+ * error. An ignore in force at start is the parent's or the program's choice
+ * (a shell's `cmd &`, nohup): it is kept, as CPython keeps an ignored SIGINT,
+ * unless flags has XSIG_TAKE_IGNORED. */
+static int prepare_watch(int sig, unsigned flags, int *turned_off) {
+  *turned_off = 0;
+  int d = xsig_disposition(sig);
+  if (d < 0) return d;
+  if (d != XSIG_DISP_IGNORED) return 1;
+  if (!(flags & XSIG_TAKE_IGNORED)) return 0;
+  int r = take_ignored(sig);
+  if (r < 0) return r;
+  *turned_off = r;
+  return 1;
+}
+
 /* ---------------------------------------------------------------- watchdog */
 
 static _Noreturn void force_exit(int sig) {
@@ -215,13 +269,26 @@ static _Noreturn void force_exit(int sig) {
   xsig__os_exit_by_signal(sig);
 }
 
+/* How many stop requests ev is (merge_ms in lifecycle.h). Keyed on time, not
+ * on the sender: Ctrl+C under timeout(1) comes from the terminal (no pid) and
+ * again from timeout. A folded event is deliveries the watchdog had not yet
+ * taken, so they came within its wake-up delay of each other. */
+static uint32_t requests_in(const xsig_event_t *ev, uint64_t now) {
+  int merge_ms = g.opts.merge_ms ? g.opts.merge_ms : XSIG_MERGE_MS_DEFAULT;
+  if (merge_ms < 0) return ev->count;
+  return g.requests && now - g.counted_at < (uint64_t)merge_ms ? 0 : 1;
+}
+
 static void wd_on_stop(const xsig_event_t *ev, void *user) {
   (void)user;
-  uint32_t before = g.requests;
-  g.requests += ev->count;
+  uint64_t now = xsig__os_now_ms();
+  uint32_t n = requests_in(ev, now), before = g.requests;
+  if (n == 0) return;
+  g.requests += n;
+  g.counted_at = now;
   if (before == 0) {
     note_stop(ev->signum);
-    if (g.opts.grace_ms > 0) g.deadline = xsig__os_now_ms() + (uint64_t)g.opts.grace_ms;
+    if (g.opts.grace_ms > 0) g.deadline = now + (uint64_t)g.opts.grace_ms;
   }
   if (g.requests >= 2 && g.opts.second_forces >= 0) force_exit(ev->signum);
 }
@@ -256,30 +323,50 @@ static void graceful_undo(void) {
   for (int i = 0; i < 2; i++)
     if (g.uw[i]) xsig_unwatch(g.uw[i]);
   if (g.wctx) xsig_ctx_free(g.wctx);
+  for (int i = 0; i < 2; i++) restore_ignore(stop_set[i], &g.unignored[i]);
   g.uw[0] = g.uw[1] = NULL;
   g.wctx = NULL;
   release_default(&g.holds_default);
 }
 
+/* Fills g.take; XSIG_EIGNORED when both stop signals stay ignored. */
+static int choose_stop_set(void) {
+  int r = 0;
+  for (int i = 0; r >= 0 && i < 2; i++) {
+    r = prepare_watch(stop_set[i], g.opts.flags, &g.unignored[i]);
+    g.take[i] = r > 0;
+  }
+  if (r < 0) return r;
+  return g.take[0] || g.take[1] ? 0 : XSIG_EIGNORED;
+}
+
 static int graceful_arm(xsig_ctx_t *ctx) {
   int r = hold_default(ctx, &g.holds_default);
+  if (r == 0) r = choose_stop_set();
   if (r == 0) r = xsig_ctx_new(&g.wctx);
   for (int i = 0; r == 0 && i < 2; i++)
-    r = xsig_watch(g.wctx, stop_set[i], wd_on_stop, NULL, 0, NULL);
+    if (g.take[i]) r = xsig_watch(g.wctx, stop_set[i], wd_on_stop, NULL, 0, NULL);
   for (int i = 0; r == 0 && i < 2; i++)
-    r = xsig_watch(ctx, stop_set[i], user_on_stop, NULL, 0, &g.uw[i]);
+    if (g.take[i]) r = xsig_watch(ctx, stop_set[i], user_on_stop, NULL, 0, &g.uw[i]);
   if (r == 0) r = lc_thread_start(&g.thr, wd_main);
   return r;
 }
 
+static int check_opts(const xsig_graceful_opts_t *o) {
+  if (!o) return 0;
+  if (o->grace_ms < 0 || o->merge_ms < -1 || (o->flags & ~XSIG_TAKE_IGNORED)) return XSIG_EINVAL;
+  return 0;
+}
+
 int xsig_graceful_start(xsig_ctx_t *ctx, const xsig_graceful_opts_t *opts) {
-  if (opts && opts->grace_ms < 0) return XSIG_EINVAL;
+  if (check_opts(opts) < 0) return XSIG_EINVAL;
   xsig__os_mutex_lock(&lock);
   int r = XSIG_ESTATE;
   if (!g.on) {
     g.opts = opts ? *opts : (xsig_graceful_opts_t){0};
     atomic_store(&g.user_told, 0);
     g.requests = 0;
+    g.counted_at = 0;
     g.deadline = 0;
     atomic_store(&g.quit, 0);
     atomic_store(&stop_sig, 0);
@@ -341,35 +428,50 @@ static void on_hup(const xsig_event_t *ev, void *user) {
   }
 }
 
-int xsig_reload_start(xsig_ctx_t *ctx, xsig_reload_cb fn, void *user) {
-  if (!fn) return XSIG_EINVAL;
+/* Under the lock, rl.w unset. */
+static int reload_arm(xsig_ctx_t *ctx, unsigned flags) {
+  int r = hold_default(ctx, &rl.holds_default);
+  if (r == 0) r = prepare_watch(SIGHUP, flags, &rl.unignored);
+  if (r == 0) r = XSIG_EIGNORED;
+  if (r > 0) r = xsig_watch(ctx, SIGHUP, on_hup, NULL, 0, &rl.w);
+  if (r < 0) {
+    rl.fn = NULL;
+    restore_ignore(SIGHUP, &rl.unignored);
+    release_default(&rl.holds_default);
+  }
+  return r;
+}
+
+int xsig_reload_start_flags(xsig_ctx_t *ctx, xsig_reload_cb fn, void *user, unsigned flags) {
+  if (!fn || (flags & ~XSIG_TAKE_IGNORED)) return XSIG_EINVAL;
   if (xsig_support(SIGHUP) == XSIG_UNSUPPORTED) return XSIG_ENOTSUP;
   xsig__os_mutex_lock(&lock);
   int r = XSIG_ESTATE;
   if (!rl.w) {
     rl.fn = fn;
     rl.user = user;
-    r = hold_default(ctx, &rl.holds_default);
-    if (r == 0) r = xsig_watch(ctx, SIGHUP, on_hup, NULL, 0, &rl.w);
-    if (r < 0) {
-      rl.fn = NULL;
-      release_default(&rl.holds_default);
-    }
+    r = reload_arm(ctx, flags);
   }
   xsig__os_mutex_unlock(&lock);
   return r;
 }
 
+int xsig_reload_start(xsig_ctx_t *ctx, xsig_reload_cb fn, void *user) {
+  return xsig_reload_start_flags(ctx, fn, user, 0);
+}
+
 int xsig_reload_stop(void) {
   xsig__os_mutex_lock(&lock);
   xsig_watch_t *w = rl.w;
-  int held = rl.holds_default;
+  int held = rl.holds_default, unignored = rl.unignored;
   rl.w = NULL;
   rl.fn = NULL;
   rl.holds_default = 0;
+  rl.unignored = 0;
   xsig__os_mutex_unlock(&lock);
   /* Outside the lock: unwatch waits for a running on_hup, which takes it. */
   int r = w ? xsig_unwatch(w) : 0;
+  restore_ignore(SIGHUP, &unignored);
   release_default(&held);
   return r;
 }

@@ -281,6 +281,8 @@ const char *xsig_strerror(int err) {
     return "no such process";
   case XSIG_EPERM:
     return "operation not permitted";
+  case XSIG_EIGNORED:
+    return "signal is ignored (inherited SIG_IGN) and was left ignored";
   default:
     return err > 0 ? "success" : "unknown error";
   }

@@ -74,12 +74,36 @@ static void block_stop_set(void) {
   pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-static int start(int grace_ms, int second_forces) {
+/* xsig_graceful_start's result. merge_ms and flags as in xsig_graceful_opts_t. */
+static int start_with(int grace_ms, int second_forces, int merge_ms, unsigned flags) {
   xsig_graceful_opts_t o = {.grace_ms = grace_ms,
                             .second_forces = second_forces,
                             .on_stop = on_stop,
-                            .on_force = on_force};
-  if (xsig_init() < 0 || xsig_graceful_start(NULL, &o) < 0) return -1;
+                            .on_force = on_force,
+                            .merge_ms = merge_ms,
+                            .flags = flags};
+  int r = xsig_init();
+  return r < 0 ? r : xsig_graceful_start(NULL, &o);
+}
+
+static int start(int grace_ms, int second_forces) {
+  return start_with(grace_ms, second_forces, 0, 0) < 0 ? -1 : 0;
+}
+
+/* The disposition as the kernel has it, not as xsig reports it. */
+static const char *disposition(int sig) {
+  struct sigaction sa;
+  if (sigaction(sig, NULL, &sa) != 0) return "error";
+  if (sa.sa_handler == SIG_IGN) return "ign";
+  return sa.sa_handler == SIG_DFL ? "dfl" : "handler";
+}
+
+static int reloads;
+
+static int count_reload(void *user, char *err, size_t errsize) {
+  (void)user, (void)err, (void)errsize;
+  out("reloaded\n");
+  reloads++;
   return 0;
 }
 
@@ -100,9 +124,9 @@ int main(int argc, char **argv) {
     out("cleanup %d\n", xsig_stop_requested());
     xsig_graceful_exit(strcmp(argv[2], "signal") == 0 ? XSIG_EXIT_BY_SIGNAL : atoi(argv[2]));
   }
-  if (strcmp(mode, "spin") == 0) { /* never dispatches, never blocks */
+  if (strcmp(mode, "spin") == 0) { /* spin [merge_ms]: never dispatches, never blocks */
     volatile unsigned long n = 0;
-    if (start(0, 0) < 0) return 98;
+    if (start_with(0, 0, argc > 2 ? atoi(argv[2]) : 0, 0) < 0) return 98;
 #if defined(__SANITIZE_THREAD__) || defined(XSIG_LC_TSAN)
     /* ThreadSanitizer runs a handler only when its thread makes a call; this
      * one never will. Leave the stop set to the watchdog, which keeps it open. */
@@ -140,6 +164,25 @@ int main(int argc, char **argv) {
     out("ready\n");
     while (!stopped) xsig_wait(NULL, -1);
     xsig_graceful_exit(0);
+  }
+  if (strcmp(mode, "ignored") ==
+      0) { /* ignored <flags>: what start does with ignored stop signals */
+    int r = start_with(0, 0, 0, (unsigned)atoi(argv[2]));
+    out("start %d INT %s TERM %s\n", r, disposition(SIGINT), disposition(SIGTERM));
+    if (r < 0) return 0;
+    out("ready\n");
+    while (!stopped) xsig_wait(NULL, -1);
+    out("cleanup\n");
+    xsig_graceful_exit(0);
+  }
+  if (strcmp(mode, "reload") == 0) { /* reload <flags>: until SIGUSR1 */
+    int r = xsig_init();
+    if (r == 0) r = xsig_watch(NULL, SIGUSR1, on_usr1, NULL, 0, NULL);
+    if (r == 0) r = xsig_reload_start_flags(NULL, count_reload, NULL, (unsigned)atoi(argv[2]));
+    out("reload %d HUP %s\n", r, disposition(SIGHUP));
+    while (!usr1) xsig_wait(NULL, -1);
+    out("reloads %d\n", reloads);
+    return 0;
   }
   return 97;
 }
