@@ -158,8 +158,8 @@ TEST_F(Core, SupportMatchesWatchExactly) {
 }
 
 TEST(Errors, EveryCodeHasItsOwnText) {
-  int codes[] = {XSIG_EINVAL, XSIG_ENOTSUP, XSIG_EFAULTSIG, XSIG_ESTATE,
-                 XSIG_ENOMEM, XSIG_ESYS,    XSIG_ESRCH,     XSIG_EPERM};
+  int codes[] = {XSIG_EINVAL, XSIG_ENOTSUP, XSIG_EFAULTSIG, XSIG_ESTATE,  XSIG_ENOMEM,
+                 XSIG_ESYS,   XSIG_ESRCH,   XSIG_EPERM,     XSIG_EIGNORED};
   for (int a : codes)
     for (int b : codes)
       if (a != b) EXPECT_STRNE(xsig_strerror(a), xsig_strerror(b));
@@ -709,7 +709,8 @@ TEST_F(Core, APendingDeliveryAfterWatchAlwaysMakesTheHandleReadable) {
 #ifdef _WIN32
   const int rounds = 20000; // each round costs several wineserver calls
 #else
-  const int rounds = 200000; // the window is a few instructions: 1 or 2 hits in 200,000 before the fix
+  const int rounds =
+      200000; // the window is a few instructions: 1 or 2 hits in 200,000 before the fix
 #endif
   for (int round = 0; round < rounds && silent == 0; round++) {
     xsig_watch_t *w;
