@@ -31,14 +31,6 @@
 
 #include "support/support.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define XSIG_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define XSIG_TEST_TSAN 1
-#endif
-#endif
-
 namespace {
 
 using xsigtest::readable;
@@ -198,6 +190,7 @@ TEST_F(Hostile, AForeignHandlerOnTopOfTheWaitRunsToItsEnd) {
     EXPECT_FALSE(blocked_now(SIGUSR1));
   }
   EXPECT_EQ(5u, rec.total());
+  signal(SIGALRM, SIG_DFL);
 }
 
 namespace {

@@ -25,14 +25,6 @@
 
 #include "support/support.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define XSIG_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define XSIG_TEST_TSAN 1
-#endif
-#endif
-
 namespace {
 
 using xsigtest::readable;

@@ -51,51 +51,54 @@
 __attribute__((visibility("hidden"))) long xsig__posix_ppoll(struct pollfd *fds,
                                                              const struct timespec *ts);
 __attribute__((visibility("hidden"))) extern const char xsig__posix_ppoll_end[];
+/* The function's frame around its instructions: a leaf that never touches
+ * the stack, so its unwind information (needed when a cancellation unwinds
+ * out of it) is the default one. */
+// clang-format off
+#define XSIG__ASM_BEGIN(type)            \
+  ".text\n"                              \
+  ".globl xsig__posix_ppoll\n"           \
+  ".hidden xsig__posix_ppoll\n"          \
+  ".type xsig__posix_ppoll," type "\n"   \
+  "xsig__posix_ppoll:\n"                 \
+  ".cfi_startproc\n"
+#define XSIG__ASM_END                    \
+  ".globl xsig__posix_ppoll_end\n"       \
+  ".hidden xsig__posix_ppoll_end\n"      \
+  "xsig__posix_ppoll_end:\n"             \
+  "ret\n"                                \
+  ".cfi_endproc\n"                       \
+  ".size xsig__posix_ppoll, .-xsig__posix_ppoll\n"
 #if defined(__x86_64__)
 #ifdef __CET__
 #define XSIG__ENDBR "endbr64\n"
 #else
 #define XSIG__ENDBR ""
 #endif
-__asm__(".text\n"
-        ".globl xsig__posix_ppoll\n"
-        ".hidden xsig__posix_ppoll\n"
-        ".type xsig__posix_ppoll,@function\n"
-        "xsig__posix_ppoll:\n"
-        ".cfi_startproc\n" XSIG__ENDBR "mov %rsi, %rdx\n"
+/* ppoll(rdi = fds, rsi = 1, rdx = ts, r10 = NULL mask, r8 = 8), number in eax. */
+__asm__(XSIG__ASM_BEGIN("@function")
+        XSIG__ENDBR
+        "mov %rsi, %rdx\n"
         "mov $1, %esi\n"
         "xor %r10d, %r10d\n"
         "mov $8, %r8d\n"
         "mov $" XSIG__STR(SYS_ppoll) ", %eax\n"
-                                     "syscall\n"
-                                     ".globl xsig__posix_ppoll_end\n"
-                                     ".hidden xsig__posix_ppoll_end\n"
-                                     "xsig__posix_ppoll_end:\n"
-                                     "ret\n"
-                                     ".cfi_endproc\n"
-                                     ".size xsig__posix_ppoll, .-xsig__posix_ppoll\n");
+        "syscall\n"
+        XSIG__ASM_END);
 #define XSIG__PC(uc) ((uintptr_t)((ucontext_t *)(uc))->uc_mcontext.gregs[REG_RIP])
 #elif defined(__aarch64__)
-__asm__(".text\n"
-        ".globl xsig__posix_ppoll\n"
-        ".hidden xsig__posix_ppoll\n"
-        ".type xsig__posix_ppoll,%function\n"
-        "xsig__posix_ppoll:\n"
-        ".cfi_startproc\n"
+/* ppoll(x0 = fds, x1 = 1, x2 = ts, x3 = NULL mask, x4 = 8), number in x8. */
+__asm__(XSIG__ASM_BEGIN("%function")
         "mov x2, x1\n"
         "mov x1, #1\n"
         "mov x3, #0\n"
         "mov x4, #8\n"
         "mov x8, #" XSIG__STR(SYS_ppoll) "\n"
-                                         "svc #0\n"
-                                         ".globl xsig__posix_ppoll_end\n"
-                                         ".hidden xsig__posix_ppoll_end\n"
-                                         "xsig__posix_ppoll_end:\n"
-                                         "ret\n"
-                                         ".cfi_endproc\n"
-                                         ".size xsig__posix_ppoll, .-xsig__posix_ppoll\n");
+        "svc #0\n"
+        XSIG__ASM_END);
 #define XSIG__PC(uc) ((uintptr_t)((ucontext_t *)(uc))->uc_mcontext.pc)
 #endif
+// clang-format on
 
 /* The slot of the context this thread last waited for; read by this thread's
  * own handler only. */

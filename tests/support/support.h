@@ -3,6 +3,16 @@
 #pragma once
 #include <xsig/xsig.h>
 
+// XSIG_TEST_TSAN: built with ThreadSanitizer, which may drop a signal sent
+// from another thread or process and runs handlers late.
+#if defined(__SANITIZE_THREAD__)
+#define XSIG_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define XSIG_TEST_TSAN 1
+#endif
+#endif
+
 #include <functional>
 #include <string>
 #include <vector>
