@@ -311,7 +311,7 @@ TEST(Win32Console, StateSavedAfterShutdownIsNotCutShortByTheHeldClose) {
 // the delivery, or the handler returns FALSE and Windows ends the process.
 TEST(Win32Console, OneShotSigtermWatchRemovedAtOnceStillHoldsTheClose) {
   InitGuard g;
-  constexpr int kRounds = 2000;
+  constexpr int kRounds = 300;
   int let_go = 0, stuck = 0;
   for (int i = 0; i < kRounds && !stuck; i++) {
     Seen seen;

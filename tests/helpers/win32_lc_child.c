@@ -5,6 +5,11 @@
  *
  *   win32_lc_child close         cleanup runs, then xsig_graceful_exit(7)
  *   win32_lc_child close-signal  cleanup runs, then xsig_graceful_exit(XSIG_EXIT_BY_SIGNAL)
+ *                                while a thread stuck in its attach callback
+ *                                holds the loader lock, as a DLL stuck in
+ *                                DllMain would: an exit that needs the lock
+ *                                waits, and a released close thread would
+ *                                end the process first
  *   win32_lc_child close-raise   never dispatches; while the close is held, a
  *                                second request (xsig_raise: on Windows no
  *                                second console event can come) forces the exit
@@ -49,6 +54,32 @@ static DWORD WINAPI send_close(void *arg) {
   return 0;
 }
 
+/* The exe's TLS callback runs under the loader lock for each new thread. */
+static HANDLE never;
+static volatile LONG stick_next;
+
+static void NTAPI tls_callback(PVOID module, DWORD reason, PVOID reserved) {
+  (void)module, (void)reserved;
+  if (reason == DLL_THREAD_ATTACH && InterlockedExchange(&stick_next, 0))
+    WaitForSingleObject(never, INFINITE);
+}
+
+__attribute__((section(".CRT$XLB"), used)) const PIMAGE_TLS_CALLBACK lc_tls_callback = tls_callback;
+
+static DWORD WINAPI nothing(void *arg) {
+  (void)arg;
+  return 0;
+}
+
+/* Returns once another thread is stuck holding the loader lock. */
+static void hold_loader_lock(void) {
+  never = CreateEventW(NULL, TRUE, FALSE, NULL);
+  InterlockedExchange(&stick_next, 1);
+  CreateThread(NULL, 0, nothing, NULL, 0, NULL);
+  while (stick_next) Sleep(1);
+  out("loader lock held\n");
+}
+
 static void wait_held(void) {
   while (!xsig__win32_held()) Sleep(1);
   out("held\n");
@@ -74,7 +105,9 @@ int main(int argc, char **argv) {
     while (!stopped) xsig_wait(NULL, -1);
     wait_held();
     out("cleanup\n");
-    xsig_graceful_exit(!strcmp(mode, "close") ? 7 : XSIG_EXIT_BY_SIGNAL);
+    if (!strcmp(mode, "close")) xsig_graceful_exit(7);
+    hold_loader_lock();
+    xsig_graceful_exit(XSIG_EXIT_BY_SIGNAL);
   }
   if (!strcmp(mode, "close-raise") || !strcmp(mode, "close-grace")) {
     while (!xsig_stop_requested()) Sleep(1);
