@@ -40,7 +40,7 @@ static int ctrl_signal(DWORD type) {
 
 /* Windows ends the process as soon as the handler returns from these, so the
  * thread stays here while the program dispatches SIGTERM, cleans up and exits. */
-void xsig__win32_hold(void) {
+static void hold(void) {
   AcquireSRWLockExclusive(&hold_lock);
   unsigned gen = hold_gen;
   held++;
@@ -65,7 +65,7 @@ BOOL WINAPI xsig__win32_console_handler(DWORD type) {
    * the middle of the cleanup that watch started. */
   if (!xsig__deliver(sig, -1, XSIG_SRC_CONSOLE, (uint32_t)type, NULL))
     return sig == SIGBREAK && swallow_break;
-  if (sig == SIGTERM) xsig__win32_hold();
+  if (sig == SIGTERM) hold();
   return TRUE;
 }
 
@@ -104,10 +104,13 @@ static BOOL CALLBACK register_handler(INIT_ONCE *once, void *param, void **ctx) 
   (void)once, (void)param, (void)ctx;
   if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
                           (LPCWSTR)(const void *)&handler_once, &self) ||
-      !SetConsoleCtrlHandler(routine_a, TRUE))
+      !SetConsoleCtrlHandler(routine_a, TRUE)) {
     handler_error = (int)GetLastError();
-  else
-    routine = routine_a;
+    return TRUE;
+  }
+  AcquireSRWLockExclusive(&routine_lock);
+  routine = routine_a;
+  ReleaseSRWLockExclusive(&routine_lock);
   return TRUE;
 }
 

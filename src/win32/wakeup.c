@@ -186,23 +186,31 @@ out:
  * try's time, and the whole open never more than OPEN_MS. */
 int xsig__os_pair_open(xsig__pair_t *p) {
   SOCKET s[2];
-  int r = 0;
+  /* Each pair holds a Winsock reference of its own: the last WSACleanup
+   * closes every socket, and a freed context's dispatcher may still be in
+   * select() on its pair after the engine has stopped. */
+  int r = xsig__os_start();
+  if (r < 0) return r;
   DWORD t0 = GetTickCount(), spent = 0;
   for (int tries = 0; tries < 8 && r == 0 && spent < OPEN_MS; tries++) {
     r = try_pair(s, OPEN_MS - spent < TRY_MS ? OPEN_MS - spent : TRY_MS);
     spent = GetTickCount() - t0;
   }
-  if (r == 0) return XSIG_ESYS; /* again() said why */
-  if (r < 0) return r;
+  if (r <= 0) {
+    WSACleanup();
+    return r == 0 ? XSIG_ESYS : r; /* for 0, again() said why */
+  }
   p->rd = (intptr_t)s[0];
   p->wr = (intptr_t)s[1];
   return 0;
 }
 
 void xsig__os_pair_close(xsig__pair_t *p) {
-  if (p->rd != -1) close_hard((SOCKET)p->rd);
-  if (p->wr != -1) close_hard((SOCKET)p->wr);
+  if (p->rd == -1) return;
+  close_hard((SOCKET)p->rd);
+  close_hard((SOCKET)p->wr);
   p->rd = p->wr = -1;
+  WSACleanup();
 }
 
 void xsig__os_pair_drain(xsig__pair_t *p) {

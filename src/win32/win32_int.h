@@ -15,9 +15,6 @@ extern "C" {
 /* The routine registered with SetConsoleCtrlHandler. Windows calls it on a new
  * thread for each event; the test seam does the same. */
 BOOL WINAPI xsig__win32_console_handler(DWORD type);
-/* Blocks the calling thread, a close, logoff or shutdown notification from
- * Windows, until the process ends: Windows ends it when the thread returns. */
-void xsig__win32_hold(void);
 /* Handler threads blocked right now for close, logoff or shutdown. */
 int xsig__win32_held(void);
 /* Tests only: lets the held threads return, which nothing in xsig does. */
