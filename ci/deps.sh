@@ -6,7 +6,8 @@ want=(cmake make gcc g++ clang googletest util-linux procps python3 pkg-config)
 for set in "$@"; do
   case "$set" in
     native) ;;
-    windows) want+=(mingw-w64 g++-mingw-w64-x86-64-posix gcc-mingw-w64-x86-64-posix wine64 wine) ;;
+    windows) want+=(mingw-w64 g++-mingw-w64-x86-64-posix gcc-mingw-w64-x86-64-posix
+      g++-mingw-w64-i686-posix gcc-mingw-w64-i686-posix wine64 wine) ;;
     bench) want+=(libuv1-dev libevent-dev pkg-config strace valgrind) ;;
     *) echo "deps.sh: unknown set $set" >&2; exit 2 ;;
   esac

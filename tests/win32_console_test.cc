@@ -252,11 +252,14 @@ TEST(Win32Console, IgnoredBreakIsSwallowedByTheHandler) {
   CloseHandle(t);
 }
 
-// Close, logoff and shutdown: SIGTERM, and the handler thread is held until
-// xsig_shutdown, because Windows ends the process as soon as it returns.
+// Close, logoff and shutdown: SIGTERM, and the handler thread is held for as
+// long as the process lives, because Windows ends the process as soon as it
+// returns. xsig_shutdown does not let it go: portable code saves its state
+// after that call. (Windows would let no other console event in meanwhile;
+// these threads call the routine directly, so they stand for one event each.)
 class Win32Terminate : public ::testing::TestWithParam<DWORD> {};
 
-TEST_P(Win32Terminate, IsSigtermAndHoldsTheHandlerUntilShutdown) {
+TEST_P(Win32Terminate, IsSigtermAndHoldsTheHandlerThroughShutdown) {
   DWORD type = GetParam();
   ASSERT_EQ(xsig_init(), 0);
   Seen seen;
@@ -269,11 +272,14 @@ TEST_P(Win32Terminate, IsSigtermAndHoldsTheHandlerUntilShutdown) {
   EXPECT_EQ(seen.source, XSIG_SRC_CONSOLE);
   EXPECT_EQ(seen.native, (uint32_t)type);
   ASSERT_TRUE(xsigtest::wait_until([] { return xsig__win32_held() == 1; }));
-  // The callback has run and returned: the thread is still held.
+  // The callback has run and returned: the thread is still held, and stays
+  // so through the last xsig_shutdown.
   EXPECT_EQ(thread_result(t, 0), -1);
   xsig_shutdown();
+  EXPECT_EQ(thread_result(t, 2000), -1);
+  EXPECT_EQ(xsig__win32_held(), 1);
+  xsig__win32_release_held(); // the test seam; only the process's end does this for real
   EXPECT_EQ(thread_result(t, 10000), 1);
-  EXPECT_EQ(xsig__win32_held(), 0);
   CloseHandle(t);
 }
 
@@ -289,6 +295,47 @@ TEST(Win32Console, ProgramExitsOnItsOwnWhileTheCloseHandlerIsHeld) {
   EXPECT_EQ(c.wait_exit(), 42) << c.output();
   EXPECT_NE(c.output().find("SIGTERM native=2 held=1\n"), std::string::npos) << c.output();
   EXPECT_EQ(c.output().find("handler returned"), std::string::npos) << c.output();
+}
+
+TEST(Win32Console, StateSavedAfterShutdownIsNotCutShortByTheHeldClose) {
+  Child c("close-shutdown", 0);
+  ASSERT_TRUE(c.started());
+  // 43 would be Windows ending the process when the handler returned.
+  EXPECT_EQ(c.wait_exit(), 42) << c.output();
+  EXPECT_NE(c.output().find("saved held=1\n"), std::string::npos) << c.output();
+  EXPECT_EQ(c.output().find("handler returned"), std::string::npos) << c.output();
+}
+
+// The callback of a one-shot watch (or one that unwatches) can run between
+// the handler's delivery and its return: the decision to hold must come from
+// the delivery, or the handler returns FALSE and Windows ends the process.
+TEST(Win32Console, OneShotSigtermWatchRemovedAtOnceStillHoldsTheClose) {
+  InitGuard g;
+  constexpr int kRounds = 300;
+  int let_go = 0, stuck = 0;
+  for (int i = 0; i < kRounds && !stuck; i++) {
+    Seen seen;
+    ASSERT_EQ(xsig_watch(nullptr, SIGTERM, record, &seen, XSIG_ONESHOT, nullptr), 0);
+    HANDLE t = handler_thread(CTRL_CLOSE_EVENT);
+    ASSERT_TRUE(t);
+    // Dispatch as fast as possible, to land between delivery and decision.
+    bool ran = xsigtest::wait_until(
+        [&] {
+          for (int k = 0; k < 1000 && !seen.calls; k++) xsig_dispatch(nullptr);
+          return seen.calls > 0;
+        },
+        kWaitMs);
+    bool settled =
+        ran && xsigtest::wait_until(
+                   [&] { return xsig__win32_held() == 1 || thread_result(t, 0) >= 0; }, kWaitMs);
+    if (!settled) stuck++;
+    if (thread_result(t, 0) == 0) let_go++;
+    xsig__win32_release_held();
+    if (thread_result(t, kWaitMs) < 0) stuck++;
+    CloseHandle(t);
+  }
+  EXPECT_EQ(let_go, 0) << "rounds in which the handler returned FALSE";
+  EXPECT_EQ(stuck, 0);
 }
 
 // ---------------------------------------------------------------- dispositions, raising, sending
@@ -348,4 +395,111 @@ TEST(Win32Console, SendChecksExistenceKillsAndRefusesTheRest) {
   EXPECT_EQ(xsig_send((int64_t)c.pid(), 0), XSIG_ESRCH);
   EXPECT_EQ(xsig_send(0x7ffffff0, 0), XSIG_ESRCH);
   EXPECT_EQ(xsig_send((int64_t)1 << 40, SIGINT), XSIG_ESRCH);
+}
+
+// OpenProcess ignores the low two bits of a process id.
+TEST(Win32Console, SendToAnIdOffByTheLowBitsIsEsrch) {
+  InitGuard g;
+  Child c("nowatch", 0);
+  ASSERT_TRUE(c.started());
+  ASSERT_TRUE(c.wait_output("ready\n"));
+  int64_t pid = (int64_t)c.pid();
+  EXPECT_EQ(xsig_send(pid + 1, SIGKILL), XSIG_ESRCH);
+  EXPECT_EQ(xsig_send(pid + 2, 0), XSIG_ESRCH);
+  EXPECT_EQ(xsig_send(pid + 3, SIGINT), XSIG_ESRCH);
+  EXPECT_EQ(xsig_send_group(pid + 1, SIGINT), XSIG_ESRCH);
+  EXPECT_EQ(xsig_send_group(pid + 2, 0), XSIG_ESRCH);
+  EXPECT_EQ(xsig_send(pid, 0), 0); // the SIGKILL above did not reach it
+  c.finish();
+  EXPECT_EQ(c.wait_exit(), 3) << c.output();
+}
+
+// GenerateConsoleCtrlEvent reports success for groups that do not exist and
+// for processes on other consoles; xsig must not.
+TEST(Win32Console, SendGroupToAGroupThatDoesNotExistIsEsrch) {
+  own_console();
+  InitGuard g;
+  Seen seen;
+  ASSERT_EQ(xsig_watch(nullptr, SIGINT, record, &seen, 0, nullptr), 0);
+  EXPECT_EQ(xsig_send_group(0x7ffffff0, SIGINT), XSIG_ESRCH);
+  EXPECT_EQ(xsig_send_group(0x7ffffff0, SIGBREAK), XSIG_ESRCH);
+  DWORD gone;
+  {
+    Child c("watch", CREATE_NEW_PROCESS_GROUP);
+    ASSERT_TRUE(c.started());
+    ASSERT_TRUE(c.wait_output("ready ignored=1\n")) << c.output();
+    gone = c.pid();
+    c.finish();
+    EXPECT_EQ(c.wait_exit(), 0) << c.output();
+  }
+  EXPECT_EQ(xsig_send_group((int64_t)gone, SIGINT), XSIG_ESRCH);
+  EXPECT_EQ(xsig_send((int64_t)gone, SIGINT), XSIG_ESRCH);
+  EXPECT_EQ(xsig_dispatch(nullptr), 0);
+  EXPECT_EQ(seen.calls, 0); // and nothing went to our console instead
+}
+
+TEST(Win32Console, SendToAProcessOnAnotherConsoleIsRefused) {
+  own_console();
+  InitGuard g;
+  Child c("enable", CREATE_NEW_CONSOLE | CREATE_NEW_PROCESS_GROUP);
+  ASSERT_TRUE(c.started());
+  ASSERT_TRUE(c.wait_output("ready ignored=")) << c.output();
+  EXPECT_EQ(xsig_send((int64_t)c.pid(), SIGINT), XSIG_EPERM);
+  EXPECT_EQ(xsig_send((int64_t)c.pid(), SIGBREAK), XSIG_EPERM);
+  EXPECT_EQ(xsig_send_group((int64_t)c.pid(), SIGINT), XSIG_EPERM);
+  EXPECT_EQ(xsig_send((int64_t)c.pid(), 0), 0); // it exists: only the console cannot reach it
+  c.finish();
+  EXPECT_EQ(c.wait_exit(), 0) << c.output();
+  EXPECT_NE(c.output().find("done sigint=0\n"), std::string::npos) << c.output();
+}
+
+// ---------------------------------------------------------------- the handler table
+
+// Windows empties the table of handler routines on AllocConsole, AttachConsole
+// and FreeConsole; Wine keeps it. The test seam empties it the same way, and a
+// real Ctrl+C must still reach the watch after xsig_console_rearm(). Without
+// the re-arm it would reach only the test's fallback routine.
+std::atomic<int> fallback_calls{0};
+
+// Registered before xsig's routine, so called only when no routine of xsig's
+// is in the table (or one returned FALSE): it keeps the test alive to say so.
+BOOL WINAPI fallback(DWORD) {
+  fallback_calls++;
+  return TRUE;
+}
+
+TEST(Win32Console, RearmAfterTheHandlerTableIsResetKeepsCtrlCWatched) {
+  own_console();
+  ASSERT_TRUE(SetConsoleCtrlHandler(fallback, TRUE));
+  InitGuard g;
+  Seen seen;
+  ASSERT_EQ(xsig_watch(nullptr, SIGINT, record, &seen, 0, nullptr), 0);
+  ASSERT_EQ(xsig_console_rearm(), 0); // with the table intact: still one routine
+  ASSERT_EQ(xsig__win32_forget_handler(), 1);
+  ASSERT_EQ(xsig_console_rearm(), 0);
+  ASSERT_TRUE(GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0)) << GetLastError();
+  ASSERT_TRUE(dispatch_until([&] { return seen.calls > 0 || fallback_calls > 0; }));
+  EXPECT_EQ(fallback_calls, 0);
+  EXPECT_EQ(seen.count, 1u);
+  ASSERT_EQ(xsig__win32_forget_handler(), 1); // and again, from the other entry point
+  ASSERT_EQ(xsig_console_rearm(), 0);
+  ASSERT_TRUE(GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0)) << GetLastError();
+  ASSERT_TRUE(dispatch_until([&] { return seen.count >= 2; }));
+  EXPECT_EQ(fallback_calls, 0);
+}
+
+TEST(Win32Console, RearmBeforeAnyWatchDoesNothing) {
+  EXPECT_EQ(xsig_console_rearm(), 0);
+}
+
+// A plug-in host loads the DLL build of xsig, watches, shuts down and unloads
+// it; a later Ctrl+C must not call into unmapped code.
+TEST(Win32Console, HostThatUnloadsTheXsigDllSurvivesALaterCtrlC) {
+  xsigtest::WinProc host("\"" + xsigtest::helper_path("win32_dll_host") +
+                             "\" \"" XSIG_TEST_BINARY_DIR "/tests/xsig_dll.dll\"",
+                         0, false, kWaitMs);
+  ASSERT_TRUE(host.started());
+  EXPECT_EQ(host.wait_exit(), 0) << host.output();
+  EXPECT_NE(host.output().find("unloaded\n"), std::string::npos) << host.output();
+  EXPECT_NE(host.output().find("survived ctrl-c\n"), std::string::npos) << host.output();
 }

@@ -78,14 +78,17 @@ XSIG_EXTERN int xsig_stop_requested(void);
  * signal itself would have: on POSIX by that signal's default action, so the
  * parent sees WIFSIGNALED (SIGTERM when no stop was requested); on Windows with
  * the exit status Windows gives that console event (STATUS_CONTROL_C_EXIT,
- * 0xC000013A). A forced exit ends the process the same way. */
+ * 0xC000013A), through TerminateProcess, so that, as with a signal's default
+ * action, no DLL detach code (the C runtime's stdio flush) can hang it. A
+ * forced exit ends the process the same way. */
 #define XSIG_EXIT_BY_SIGNAL (-2147483647 - 1)
 /* Call after the program's own cleanup: stops the reload watch, flushes stdio
  * and ends the process with status (exit()), or by the signal. The watchdog
  * keeps running until the process ends, so grace_ms and a second signal still
- * bound a flush into a stuck pipe or a hanging atexit handler. On Windows it
- * releases a console handler thread held for close, logoff or shutdown. Never
- * returns. */
+ * bound a flush into a stuck pipe or a hanging atexit handler. On Windows a
+ * console handler thread held for close, logoff or shutdown stays held with
+ * either kind of status: the process ends by this call, never because the
+ * thread returned to Windows. Never returns. */
 XSIG_NORETURN XSIG_EXTERN void xsig_graceful_exit(int status);
 
 /* ---- reload

@@ -73,7 +73,7 @@ extern "C" {
 #define XSIG_ENOMEM    (-5)
 #define XSIG_ESYS      (-6) /* an OS call failed; xsig_os_error() has errno / GetLastError() */
 #define XSIG_ESRCH     (-7) /* no such process (xsig_send) */
-#define XSIG_EPERM     (-8) /* not permitted (xsig_send) */
+#define XSIG_EPERM     (-8) /* not permitted (xsig_send; Windows: also a target no console event can reach) */
 #define XSIG_EIGNORED  (-9) /* the signal is ignored (SIG_IGN since start) and was left so (lifecycle.h) */
 XSIG_EXTERN const char *xsig_strerror(int err);
 XSIG_EXTERN int xsig_os_error(void); /* errno or GetLastError() of the last XSIG_ESYS in this thread */
@@ -105,9 +105,16 @@ XSIG_EXTERN int xsig_init(void);      /* creates the default context; installs n
 XSIG_EXTERN void xsig_shutdown(void); /* last reference: frees the default context, removes every watch,
                                          puts back every previous disposition, closes handles */
 /* Windows: on console close, logoff or shutdown with a SIGTERM watch, the console handler
- * thread is held so the process lives while it dispatches SIGTERM; the engine stopping (the
- * last xsig_shutdown with no context left) or the process exiting releases it. Windows still
- * ends the process on its own after about 5 s for close. See docs/WINDOWS.md. */
+ * thread is held so the process lives while it dispatches SIGTERM and cleans up. Nothing in
+ * xsig lets it go, xsig_shutdown included: the process ends when the program exits, or when
+ * Windows' own limit runs out (about 5 s after a close). See docs/WINDOWS.md. */
+#ifdef _WIN32
+/* Windows only: AllocConsole, AttachConsole and FreeConsole reset the process's table of
+ * console handlers, xsig's included. Call this after each such call to keep watches of SIGINT,
+ * SIGBREAK and SIGTERM working; 0, or XSIG_ESYS. Not while a close event is being handled:
+ * Windows blocks handler changes until that ends. */
+XSIG_EXTERN int xsig_console_rearm(void);
+#endif
 
 /* ---- contexts: one per event loop / component. Each has its own wakeup handle and
  * its own watches; every context watching a signal sees every delivery of it, so two

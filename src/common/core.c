@@ -350,9 +350,6 @@ void xsig_shutdown(void) {
   if (init_refs > 0 && --init_refs == 0) {
     xsig_ctx_t *c = atomic_exchange(&defctx, NULL);
     if (c) ctx_close(c);
-    /* A console handler held for close/logoff/shutdown waits for the program
-     * to finish; the last shutdown is that moment even if contexts remain. */
-    xsig__os_release_held();
     engine_release();
   }
   xsig__unlock();

@@ -403,8 +403,9 @@ void xsig_graceful_exit(int status) {
    * fflush() and atexit handlers; exit() ends it with the process. */
   xsig_reload_stop();
   fflush(NULL);
+  /* Either way a console handler thread held for close, logoff or shutdown
+   * is never let go: it would have Windows end the process first. */
   if (status != XSIG_EXIT_BY_SIGNAL) exit(status);
-  xsig__os_release_held();
   xsig__os_exit_by_signal(sig ? sig : SIGTERM);
 }
 

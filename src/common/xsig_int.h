@@ -196,9 +196,6 @@ void xsig__os_yield(void);
  * default action (so a parent sees WIFSIGNALED); Windows, with the exit status
  * Windows gives that console event. Never returns. */
 _Noreturn void xsig__os_exit_by_signal(int signum);
-/* Windows: lets a console handler thread that is held for close, logoff or
- * shutdown return, so Windows ends the process. POSIX: nothing to do. */
-void xsig__os_release_held(void);
 
 /* ---- shared helpers */
 int xsig__is_fault(int signum);

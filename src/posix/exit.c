@@ -22,8 +22,3 @@ _Noreturn void xsig__os_exit_by_signal(int sig) {
   /* Only a signal whose default is not to terminate gets here. */
   _exit(128 + sig);
 }
-
-void xsig__os_release_held(void) {
-  /* Nothing holds a POSIX signal handler: only Windows keeps a console handler
-   * thread waiting. */
-}

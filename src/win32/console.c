@@ -1,5 +1,5 @@
 /* Windows backend, signal side: the console control handler, dispositions,
- * raising and sending, and what this platform supports.
+ * raising, and what this platform supports. Sending is in send.c.
  *
  * Windows has no signals between processes; it has console control events,
  * which it delivers by starting a new thread in the process that runs the
@@ -14,7 +14,10 @@ static _Atomic int handler_error;         /* GetLastError() of a failed registra
 static _Atomic int installed[XSIG__NSIG]; /* xsig watches the signal */
 static _Atomic int swallow_break;         /* xsig_ignore(SIGBREAK) */
 
-/* Threads held for close, logoff or shutdown wait for the generation to move. */
+/* Threads held for close, logoff or shutdown. Nothing in xsig lets them go:
+ * Windows ends the process the moment one returns, so they stay until the
+ * program exits or Windows' own time limit ends it. Only the test seam moves
+ * the generation. */
 static SRWLOCK hold_lock = SRWLOCK_INIT;
 static CONDITION_VARIABLE hold_cond = CONDITION_VARIABLE_INIT;
 static unsigned hold_gen;
@@ -36,17 +39,13 @@ static int ctrl_signal(DWORD type) {
 }
 
 /* Windows ends the process as soon as the handler returns from these, so the
- * thread stays here while the program dispatches SIGTERM and exits on its own.
- * Checking for a watch under the lock closes the window where xsig_shutdown has
- * already released everybody and would never release us. */
+ * thread stays here while the program dispatches SIGTERM, cleans up and exits. */
 static void hold(void) {
   AcquireSRWLockExclusive(&hold_lock);
   unsigned gen = hold_gen;
-  if (xsig__watched(SIGTERM)) {
-    held++;
-    while (gen == hold_gen) SleepConditionVariableSRW(&hold_cond, &hold_lock, INFINITE, 0);
-    held--;
-  }
+  held++;
+  while (gen == hold_gen) SleepConditionVariableSRW(&hold_cond, &hold_lock, INFINITE, 0);
+  held--;
   ReleaseSRWLockExclusive(&hold_lock);
 }
 
@@ -60,10 +59,12 @@ static int in_session0(void) {
 BOOL WINAPI xsig__win32_console_handler(DWORD type) {
   int sig = ctrl_signal(type);
   if (!sig || (type == CTRL_LOGOFF_EVENT && in_session0())) return FALSE;
-  /* Record and wake first, as on POSIX; the return value only decides whether
-   * Windows' default action (ending the process) follows. */
-  xsig__deliver(sig, -1, XSIG_SRC_CONSOLE, (uint32_t)type, NULL);
-  if (!xsig__watched(sig)) return sig == SIGBREAK && swallow_break;
+  /* Record and wake first, as on POSIX. Whether to hold comes from the same
+   * delivery: a later look could miss a watch that a one-shot callback or an
+   * unwatch has removed since, and FALSE would let Windows end the process in
+   * the middle of the cleanup that watch started. */
+  if (!xsig__deliver(sig, -1, XSIG_SRC_CONSOLE, (uint32_t)type, NULL))
+    return sig == SIGBREAK && swallow_break;
   if (sig == SIGTERM) hold();
   return TRUE;
 }
@@ -72,20 +73,44 @@ int xsig__win32_held(void) {
   return held;
 }
 
-void xsig__os_release_held(void) {
+void xsig__win32_release_held(void) {
   AcquireSRWLockExclusive(&hold_lock);
   hold_gen++;
   ReleaseSRWLockExclusive(&hold_lock);
   WakeAllConditionVariable(&hold_cond);
 }
 
+/* Two entry points that do the same thing, so that a re-arm can register one
+ * before it removes the other: there is never a moment with no routine of ours
+ * in the table, and never two. */
+static BOOL WINAPI routine_a(DWORD type) {
+  return xsig__win32_console_handler(type);
+}
+
+static BOOL WINAPI routine_b(DWORD type) {
+  return xsig__win32_console_handler(type);
+}
+
+static SRWLOCK routine_lock = SRWLOCK_INIT;
+static PHANDLER_ROUTINE routine; /* the one in the table; NULL until the first watch */
+
 /* Registered once and never removed: removing a handler while Windows runs
  * the list can deadlock (libuv and Node learnt this), and an unwatched signal
- * costs only a FALSE return. */
+ * costs only a FALSE return. The routine lives in this module, so the module
+ * is pinned first: a DLL build that its host unloads must not leave Windows a
+ * routine to call in unmapped memory. */
 static BOOL CALLBACK register_handler(INIT_ONCE *once, void *param, void **ctx) {
+  HMODULE self;
   (void)once, (void)param, (void)ctx;
-  if (!SetConsoleCtrlHandler(xsig__win32_console_handler, TRUE))
+  if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                          (LPCWSTR)(const void *)&handler_once, &self) ||
+      !SetConsoleCtrlHandler(routine_a, TRUE)) {
     handler_error = (int)GetLastError();
+    return TRUE;
+  }
+  AcquireSRWLockExclusive(&routine_lock);
+  routine = routine_a;
+  ReleaseSRWLockExclusive(&routine_lock);
   return TRUE;
 }
 
@@ -98,6 +123,34 @@ static int ensure_handler(void) {
   return 0;
 }
 
+/* AllocConsole, AttachConsole and FreeConsole reset the process's table of
+ * handler routines on Windows (Wine keeps it). Register the other entry point,
+ * then remove the old one, which fails harmlessly where the table was reset. */
+int xsig_console_rearm(void) {
+  int r = 0;
+  AcquireSRWLockExclusive(&routine_lock);
+  if (routine) {
+    PHANDLER_ROUTINE next = routine == routine_a ? routine_b : routine_a;
+    if (SetConsoleCtrlHandler(next, TRUE)) {
+      SetConsoleCtrlHandler(routine, FALSE);
+      routine = next;
+    } else {
+      xsig__set_os_error((int)GetLastError());
+      r = XSIG_ESYS;
+    }
+  }
+  ReleaseSRWLockExclusive(&routine_lock);
+  return r;
+}
+
+/* For the tests: what Windows' reset does to the table. */
+int xsig__win32_forget_handler(void) {
+  AcquireSRWLockExclusive(&routine_lock);
+  int r = routine && SetConsoleCtrlHandler(routine, FALSE);
+  ReleaseSRWLockExclusive(&routine_lock);
+  return r;
+}
+
 /* The flag SetConsoleCtrlHandler(NULL, TRUE) sets and CREATE_NEW_PROCESS_GROUP
  * children inherit lives in the process parameters (ConsoleFlags bit 0, right
  * after ConsoleHandle). No documented call reads it back. */
@@ -108,11 +161,15 @@ struct params_head {
 };
 
 static PEB *current_peb(void) {
+  /* What NtCurrentTeb()->ProcessEnvironmentBlock reads, without the segment-
+   * relative array access that gcc 12 flags as out of bounds. */
 #if defined(__GNUC__) && defined(__x86_64__)
-  /* What NtCurrentTeb()->ProcessEnvironmentBlock reads, without the gs-relative
-   * array access that gcc 12 flags as out of bounds. */
   PEB *peb;
   __asm__("movq %%gs:0x60, %0" : "=r"(peb));
+  return peb;
+#elif defined(__GNUC__) && defined(__i386__)
+  PEB *peb;
+  __asm__("movl %%fs:0x30, %0" : "=r"(peb));
   return peb;
 #else
   return NtCurrentTeb()->ProcessEnvironmentBlock;
@@ -125,13 +182,14 @@ static int ctrl_c_ignored(void) {
   return p && (p->ConsoleFlags & 1u);
 }
 
-static int sys_error(void) {
+int xsig__win32_sys_error(void) {
   xsig__set_os_error((int)GetLastError());
   return XSIG_ESYS;
 }
 
 int xsig__os_install(int sig) {
   int r = ensure_handler();
+  if (r == 0 && sig == SIGTERM) r = xsig__win32_session_watch();
   if (r == 0) installed[sig] = 1;
   return r;
 }
@@ -154,7 +212,7 @@ int xsig__os_disposition(int sig) {
 int xsig__os_ignore(int sig) {
   switch (sig) {
   case SIGINT:
-    return SetConsoleCtrlHandler(NULL, TRUE) ? 0 : sys_error();
+    return SetConsoleCtrlHandler(NULL, TRUE) ? 0 : xsig__win32_sys_error();
   case SIGBREAK: {
     /* Windows has no flag for Break: our handler returns TRUE for it. */
     int r = ensure_handler();
@@ -170,7 +228,7 @@ int xsig__os_ignore(int sig) {
 int xsig__os_default(int sig) {
   switch (sig) {
   case SIGINT:
-    return SetConsoleCtrlHandler(NULL, FALSE) ? 0 : sys_error();
+    return SetConsoleCtrlHandler(NULL, FALSE) ? 0 : xsig__win32_sys_error();
   case SIGBREAK:
     swallow_break = 0;
     return 0;
@@ -181,9 +239,12 @@ int xsig__os_default(int sig) {
 
 _Noreturn void xsig__os_exit_by_signal(int sig) {
   /* Windows' default console handler ends the process with this status for
-   * every console event, close, logoff and shutdown included. */
+   * every console event, close, logoff and shutdown included. Terminate, not
+   * ExitProcess: like a POSIX signal's default action it runs no DLL detach
+   * code, whose C runtime flush blocks for good on a pipe nobody reads. */
   (void)sig;
-  ExitProcess(STATUS_CONTROL_C_EXIT);
+  TerminateProcess(GetCurrentProcess(), STATUS_CONTROL_C_EXIT);
+  for (;;) Sleep(INFINITE); /* TerminateProcess on ourselves does not return */
 }
 
 static int is_console_signal(int sig) {
@@ -193,7 +254,7 @@ static int is_console_signal(int sig) {
 int xsig__os_raise(int sig) {
   if (sig == SIGKILL) {
     TerminateProcess(GetCurrentProcess(), 1);
-    return sys_error();
+    return xsig__win32_sys_error();
   }
   if (!is_console_signal(sig)) return xsig__is_fault(sig) ? XSIG_EFAULTSIG : XSIG_ENOTSUP;
   /* Windows cannot raise a console event at one process only: deliver it
@@ -204,61 +265,6 @@ int xsig__os_raise(int sig) {
     return 0;
   }
   xsig__os_exit_by_signal(sig);
-}
-
-/* OpenProcess fails with ERROR_INVALID_PARAMETER for an unknown id. */
-static int open_error(void) {
-  DWORD e = GetLastError();
-  if (e == ERROR_INVALID_PARAMETER) return XSIG_ESRCH;
-  if (e == ERROR_ACCESS_DENIED) return XSIG_EPERM;
-  xsig__set_os_error((int)e);
-  return XSIG_ESYS;
-}
-
-/* Signal 0: the process exists and has not exited. */
-static int check_alive(int64_t pid) {
-  if (pid < 0 || pid > (int64_t)MAXDWORD) return XSIG_ESRCH;
-  HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE, FALSE, (DWORD)pid);
-  if (!h) return open_error();
-  int r = WaitForSingleObject(h, 0) == WAIT_OBJECT_0 ? XSIG_ESRCH : 0;
-  CloseHandle(h);
-  return r;
-}
-
-static int kill_process(int64_t pid) {
-  if (pid > (int64_t)MAXDWORD) return XSIG_ESRCH;
-  HANDLE h = OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, (DWORD)pid);
-  if (!h) return open_error();
-  /* Exit code 1, as taskkill /F and Go's Process.Kill give. An exited process
-   * that someone still holds fails with ERROR_ACCESS_DENIED: that is ESRCH. */
-  int r = TerminateProcess(h, 1) ? 0 : sys_error();
-  if (r < 0 && WaitForSingleObject(h, 0) == WAIT_OBJECT_0) r = XSIG_ESRCH;
-  CloseHandle(h);
-  return r;
-}
-
-static int console_event(int64_t group, int sig) {
-  DWORD ev = sig == SIGINT ? CTRL_C_EVENT : CTRL_BREAK_EVENT;
-  return GenerateConsoleCtrlEvent(ev, (DWORD)group) ? 0 : sys_error();
-}
-
-int xsig__os_send(int64_t pid, int sig) {
-  if (sig != 0 && sig != SIGKILL && sig != SIGINT && sig != SIGBREAK) return XSIG_ENOTSUP;
-  if (sig == SIGKILL) return kill_process(pid);
-  int r = check_alive(pid);
-  if (r < 0 || sig == 0) return r;
-  /* To ourselves, only ourselves: as a group id our pid would mean the whole
-   * console unless we lead a group. */
-  if (pid == (int64_t)GetCurrentProcessId()) return xsig__os_raise(sig);
-  /* Console events go to process groups: pid names the group it leads. */
-  return console_event(pid, sig);
-}
-
-int xsig__os_send_group(int64_t pgid, int sig) {
-  if (sig != 0 && sig != SIGINT && sig != SIGBREAK) return XSIG_ENOTSUP;
-  if (pgid > (int64_t)MAXDWORD) return XSIG_ESRCH;
-  if (sig == 0) return pgid == 0 ? 0 : check_alive(pgid);
-  return console_event(pgid, sig); /* 0: every process on this console */
 }
 
 /* ---------------------------------------------------------------- what is here */

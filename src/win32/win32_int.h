@@ -17,6 +17,21 @@ extern "C" {
 BOOL WINAPI xsig__win32_console_handler(DWORD type);
 /* Handler threads blocked right now for close, logoff or shutdown. */
 int xsig__win32_held(void);
+/* Tests only: lets the held threads return, which nothing in xsig does. */
+void xsig__win32_release_held(void);
+/* Tests only: takes xsig's routine out of the handler table, as Windows'
+ * AllocConsole, AttachConsole and FreeConsole do; 1 when it was there. */
+int xsig__win32_forget_handler(void);
+/* Tests only: called while a wakeup pair is made, with the listening socket
+ * before xsig connects to it, and with the read end once it is accepted. */
+enum { XSIG__PAIR_LISTENING, XSIG__PAIR_ACCEPTED };
+typedef void (*xsig__win32_pair_hook_t)(int step, SOCKET s);
+extern xsig__win32_pair_hook_t xsig__win32_pair_hook;
+/* On a SIGTERM watch: in a process with user32 or gdi32 loaded, the hidden
+ * window that receives logoff and shutdown. */
+int xsig__win32_session_watch(void);
+/* Records GetLastError() for xsig_os_error() and returns XSIG_ESYS. */
+int xsig__win32_sys_error(void);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,8 @@
 // A Windows child process for the tests: stdout and stderr read into a string
 // by a thread. With a stdin pipe, finish() closes it, which tells the helper
-// to report and end; without one, the child shares the test's stdin.
+// to report and end; without one, the child shares the test's stdin. With
+// stdout_stuck, stdout is a pipe that nobody reads (a write that fills it
+// blocks for good) and only stderr is read.
 #pragma once
 #ifdef _WIN32
 #include <winsock2.h> /* before windows.h, as Winsock wants */
@@ -19,11 +21,17 @@ namespace xsigtest {
 
 class WinProc {
 public:
-  WinProc(const std::string &cmd, DWORD flags, bool stdin_pipe, int wait_ms) : wait_ms_(wait_ms) {
+  WinProc(const std::string &cmd, DWORD flags, bool stdin_pipe, int wait_ms,
+          bool stdout_stuck = false)
+      : wait_ms_(wait_ms) {
     SECURITY_ATTRIBUTES sa = {sizeof sa, nullptr, TRUE};
-    HANDLE out_w, in_r = nullptr;
+    HANDLE out_w, in_r = nullptr, stuck_w = nullptr;
     EXPECT_TRUE(CreatePipe(&out_r_, &out_w, &sa, 0));
     SetHandleInformation(out_r_, HANDLE_FLAG_INHERIT, 0);
+    if (stdout_stuck) {
+      EXPECT_TRUE(CreatePipe(&stuck_r_, &stuck_w, &sa, 0));
+      SetHandleInformation(stuck_r_, HANDLE_FLAG_INHERIT, 0);
+    }
     if (stdin_pipe) {
       EXPECT_TRUE(CreatePipe(&in_r, &in_w_, &sa, 0));
       SetHandleInformation(in_w_, HANDLE_FLAG_INHERIT, 0);
@@ -32,7 +40,7 @@ public:
     si.cb = sizeof si;
     si.dwFlags = STARTF_USESTDHANDLES;
     si.hStdInput = stdin_pipe ? in_r : GetStdHandle(STD_INPUT_HANDLE);
-    si.hStdOutput = out_w;
+    si.hStdOutput = stdout_stuck ? stuck_w : out_w;
     si.hStdError = out_w;
     std::vector<char> line(cmd.begin(), cmd.end());
     line.push_back('\0');
@@ -41,6 +49,7 @@ public:
                          &pi);
     EXPECT_TRUE(ok_) << GetLastError();
     CloseHandle(out_w);
+    if (stuck_w) CloseHandle(stuck_w);
     if (in_r) CloseHandle(in_r);
     if (!ok_) return;
     proc_ = pi.hProcess;
@@ -68,6 +77,7 @@ public:
     }
     if (reader_.joinable()) reader_.join();
     CloseHandle(out_r_);
+    if (stuck_r_) CloseHandle(stuck_r_);
   }
   bool started() const {
     return ok_;
@@ -99,7 +109,7 @@ public:
 private:
   int wait_ms_;
   bool ok_ = false;
-  HANDLE proc_ = nullptr, out_r_ = nullptr, in_w_ = nullptr;
+  HANDLE proc_ = nullptr, out_r_ = nullptr, in_w_ = nullptr, stuck_r_ = nullptr;
   DWORD pid_ = 0;
   std::thread reader_;
   std::mutex mu_;
