@@ -76,14 +76,24 @@ int xsig_os_error(void) {
 
 /* ---------------------------------------------------------------- signal side */
 
+/* Stores v into *word unless the word already describes a later delivery:
+ * two handlers on two threads may finish in either order, and the words must
+ * end up describing the same, latest, delivery. */
+static void describe_newest(_Atomic uint64_t *word, uint64_t v) {
+  uint64_t cur = atomic_load(word);
+  while ((int32_t)((uint32_t)(v >> 32) - (uint32_t)(cur >> 32)) > 0 &&
+         !atomic_compare_exchange_weak(word, &cur, v)) {
+  }
+}
+
 static void record(int sig, int64_t pid, xsig_source_t src, uint32_t native) {
   xsig__sigrec_t *r = &xsig__sigs[sig];
   /* Counted first, then described with the delivery's number as a tag: a
    * reader that sees the tag knows the counter already includes it. seq_cst,
    * like the reads of 'dirty' and the counter: see announce(). */
   uint64_t tag = (uint64_t)(uint32_t)(atomic_fetch_add(&r->count, 1) + 1) << 32;
-  atomic_store(&r->who, tag | (uint32_t)pid);
-  atomic_store(&r->how, tag | (uint64_t)(native & 0xffffffu) << 8 | (uint64_t)src);
+  describe_newest(&r->who, tag | (uint32_t)pid);
+  describe_newest(&r->how, tag | (uint64_t)(native & 0xffffffu) << 8 | (uint64_t)src);
 }
 
 /* Makes sure the slot's pair is readable (or is about to be). Claim before
@@ -124,7 +134,9 @@ int xsig__deliver(int sig, int64_t pid, xsig_source_t src, uint32_t native,
 
 void xsig__deliver_early(int sig, int64_t pid, xsig_source_t src, uint32_t native) {
   if (sig <= 0 || sig >= XSIG__NSIG) return;
-  atomic_fetch_add(&xsig__sigs[sig].early, 1);
+  /* Before the count: a rebuild racing a handler on another thread of the
+   * child then sees one delivery too many, never one too few. */
+  atomic_fetch_add(xsig__os_early(sig), 1);
   record(sig, pid, src, native);
 }
 
@@ -305,8 +317,7 @@ void xsig__after_fork_child(void) {
     /* Forget the parent's deliveries, keep the ones the child took before it
      * got here (a _Fork child may have run for a while). */
     for (int s = 1; s < XSIG__NSIG; s++) {
-      atomic_store(&c->seen[s],
-                   atomic_load(&xsig__sigs[s].count) - atomic_load(&xsig__sigs[s].early));
+      atomic_store(&c->seen[s], atomic_load(&xsig__sigs[s].count) - atomic_load(xsig__os_early(s)));
       for (xsig_watch_t *w = c->w[s].head; w; w = w->next)
         if (w->running != ME) w->running = NULL;
     }
@@ -321,16 +332,20 @@ void xsig__after_fork_child(void) {
     if (atomic_load(&c->dispatcher) != ME) atomic_store(&c->dispatcher, NULL);
     if (xsig__ctx_has_pending(c)) announce(c->slot);
   }
-  for (int s = 1; s < XSIG__NSIG; s++) atomic_store(&xsig__sigs[s].early, 0);
+  for (int s = 1; s < XSIG__NSIG; s++) atomic_store(xsig__os_early(s), 0);
 }
 
-/* A child made by raw clone or _Fork skipped pthread_atfork: rebuild on first use. */
-static void check_fork(void) {
+/* Every public call that takes the lock starts here: a child made by raw
+ * clone or _Fork skipped pthread_atfork and rebuilds on its first call,
+ * whichever it is (an unwatch or a free there must not wait for the parent's
+ * threads or poke the parent's pipes). */
+static void enter(void) {
+  xsig__lock();
   if (started) xsig__os_check_fork();
 }
 
 int xsig_init(void) {
-  xsig__lock();
+  enter();
   int r = engine_hold();
   if (r == 0 && init_refs == 0) {
     xsig_ctx_t *c;
@@ -346,7 +361,7 @@ int xsig_init(void) {
 }
 
 void xsig_shutdown(void) {
-  xsig__lock();
+  enter();
   if (init_refs > 0 && --init_refs == 0) {
     xsig_ctx_t *c = atomic_exchange(&defctx, NULL);
     if (c) ctx_close(c);
@@ -358,8 +373,7 @@ void xsig_shutdown(void) {
 int xsig_ctx_new(xsig_ctx_t **out) {
   if (!out) return XSIG_EINVAL;
   *out = NULL;
-  xsig__lock();
-  check_fork();
+  enter();
   int r = engine_hold();
   if (r == 0) r = ctx_open(out);
   if (r == 0)
@@ -372,7 +386,7 @@ int xsig_ctx_new(xsig_ctx_t **out) {
 
 void xsig_ctx_free(xsig_ctx_t *c) {
   if (!c) return;
-  xsig__lock();
+  enter();
   if (c != atomic_load(&defctx)) { /* the default context belongs to xsig_shutdown */
     ctx_close(c);
     ctx_refs--;
@@ -383,7 +397,6 @@ void xsig_ctx_free(xsig_ctx_t *c) {
 
 /* With the lock held. */
 static xsig_ctx_t *resolve(xsig_ctx_t *c) {
-  check_fork();
   return c ? c : atomic_load(&defctx);
 }
 
@@ -396,7 +409,7 @@ xsig__pair_t *xsig__ctx_pair(xsig_ctx_t *c) {
 }
 
 xsig_handle_t xsig_wakeup_handle(xsig_ctx_t *ctx) {
-  xsig__lock();
+  enter();
   xsig_ctx_t *c = resolve(ctx);
   intptr_t rd = c ? c->pair.rd : -1;
   xsig__unlock();
@@ -420,7 +433,7 @@ int xsig_watch(xsig_ctx_t *ctx, int sig, xsig_cb cb, void *user, unsigned flags,
   if (r < 0) return r;
   xsig_watch_t *w = calloc(1, sizeof *w);
   if (!w) return XSIG_ENOMEM;
-  xsig__lock();
+  enter();
   xsig_ctx_t *c = resolve(ctx);
   if (!c) {
     r = XSIG_ESTATE;
@@ -469,7 +482,7 @@ static void drop_fired(xsig_watch_t *w) {
 
 int xsig_unwatch(xsig_watch_t *w) {
   if (!w) return XSIG_EINVAL;
-  xsig__lock();
+  enter();
   int r = XSIG_EINVAL;
   if (w->fired)
     drop_fired(w);
@@ -487,7 +500,7 @@ static uint32_t clamp32(uint64_t n) {
 
 uint32_t xsig_pending(xsig_ctx_t *ctx, int sig) {
   if (sig <= 0 || sig >= XSIG__NSIG) return 0;
-  xsig__lock();
+  enter();
   xsig_ctx_t *c = resolve(ctx);
   uint64_t n = 0;
   if (c && xsig__maskbit(c->slot->mask, sig))
@@ -521,12 +534,6 @@ int xsig__ctx_has_pending(xsig_ctx_t *c) {
 
 /* ---------------------------------------------------------------- dispatch */
 
-/* How often take() looks again for a handler that has counted a delivery but
- * not yet described it: that handler runs on another thread with every signal
- * blocked and needs a few instructions, so this only ever waits for the
- * scheduler. */
-#define TAKE_TRIES 10000
-
 static void describe(uint64_t who, uint64_t how, xsig_event_t *ev) {
   uint32_t native = (uint32_t)(how >> 8) & 0xffffffu;
   if (native & 0x800000u) native |= 0xff000000u; /* si_code may be negative */
@@ -539,26 +546,22 @@ static void describe(uint64_t who, uint64_t how, xsig_event_t *ev) {
  * The details must be those of a delivery counted in this event: both detail
  * words carry the same tag, and the delivery that tag names lies after
  * 'seen'. The words are read before the counter, and a handler counts before
- * it describes, so the counter read includes the tagged delivery. */
+ * it describes, so the counter read includes the tagged delivery. When no
+ * delivery after 'seen' is described yet, their handlers (on other threads)
+ * are between counting and describing: leave them, since each wakes this
+ * context after it has described its delivery. */
 static int take(xsig_ctx_t *c, int s, xsig_event_t *ev) {
   xsig__sigrec_t *r = &xsig__sigs[s];
   uint64_t seen = atomic_load_explicit(&c->seen[s], memory_order_relaxed);
-  for (int tries = 0;; tries++) {
-    uint64_t who = atomic_load(&r->who), how = atomic_load(&r->how);
-    uint64_t now = atomic_load(&r->count);
-    if (now == seen) return 0;
-    uint32_t tag = (uint32_t)(who >> 32);
-    uint64_t tagged =
-        now - (uint32_t)((uint32_t)now - tag); /* latest number <= now with that tag */
-    int ok = (uint32_t)(how >> 32) == tag && tagged > seen;
-    if (ok || tries == TAKE_TRIES) {
-      atomic_store_explicit(&c->seen[s], now, memory_order_relaxed);
-      *ev = (xsig_event_t){.signum = s, .count = clamp32(now - seen), .sender_pid = -1};
-      if (ok) describe(who, how, ev);
-      return 1;
-    }
-    xsig__os_yield();
-  }
+  uint64_t who = atomic_load(&r->who), how = atomic_load(&r->how);
+  uint64_t now = atomic_load(&r->count);
+  uint32_t tag = (uint32_t)(who >> 32);
+  uint64_t tagged = now - (uint32_t)((uint32_t)now - tag); /* latest number <= now with that tag */
+  if (now == seen || (uint32_t)(how >> 32) != tag || tagged <= seen) return 0;
+  atomic_store_explicit(&c->seen[s], now, memory_order_relaxed);
+  *ev = (xsig_event_t){.signum = s, .count = clamp32(now - seen)};
+  describe(who, how, ev);
+  return 1;
 }
 
 /* Takes every watched signal's deliveries; returns how many signals had any. */
@@ -650,7 +653,7 @@ static int dispatch(xsig_ctx_t *c, int drain, int *took) {
 }
 
 static int acquire(xsig_ctx_t *ctx, xsig_ctx_t **out) {
-  xsig__lock();
+  enter();
   xsig_ctx_t *c = resolve(ctx);
   const void *none = NULL;
   int r = c && atomic_compare_exchange_strong(&c->dispatcher, &none, ME) ? 0 : XSIG_ESTATE;
@@ -711,7 +714,12 @@ static void wait_body(void *arg) {
     }
     if (left == 0) break;
     r = xsig__os_wait(c, left);
-    if (r < 0) break;
+    if (r < 0) {
+      /* A delivery that ended the wait may have skipped the pipe: the next
+       * dispatcher must still be woken. */
+      if (xsig__ctx_has_pending(c)) announce(c->slot);
+      break;
+    }
     drain = r;
   }
   k->r = r;
@@ -733,7 +741,7 @@ XSIG__UNWOUND int xsig_wait(xsig_ctx_t *ctx, int timeout_ms) {
 static int set_disposition(int sig, int (*set)(int)) {
   int r = check_watchable(sig);
   if (r < 0) return r;
-  xsig__lock();
+  enter();
   r = watchers[sig] ? XSIG_ESTATE : set(sig);
   xsig__unlock();
   return r;

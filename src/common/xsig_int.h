@@ -32,7 +32,6 @@ typedef struct xsig__sigrec {
   _Atomic uint64_t count; /* deliveries ever recorded */
   _Atomic uint64_t who;   /* tag << 32 | sender pid (uint32) */
   _Atomic uint64_t how;   /* tag << 32 | native (24 bits) << 8 | source */
-  _Atomic uint64_t early; /* counted by a fork child before it rebuilt (see xsig__deliver_early) */
 } xsig__sigrec_t;
 extern xsig__sigrec_t xsig__sigs[XSIG__NSIG];
 
@@ -148,9 +147,10 @@ int xsig__os_default(int signum);
 int xsig__os_raise(int signum);
 int xsig__os_send(int64_t pid, int signum);
 int xsig__os_send_group(int64_t pgid, int signum);
-/* With the engine lock held, at the start of most xsig calls: in a child that
- * skipped pthread_atfork (raw clone, _Fork), rebuilds with every signal
- * blocked, as the atfork child handler does. */
+/* With the engine lock held, at the start of every public call that takes it:
+ * in a child that skipped pthread_atfork (raw clone, _Fork), rebuilds with
+ * every signal blocked, as the atfork child handler does; and puts back a
+ * cancellation type that a jump out of the wait left asynchronous. */
 void xsig__os_check_fork(void);
 
 /* Where a delivery or a feed happens, as async-signal-safe code can tell. */
@@ -160,14 +160,21 @@ enum {
   XSIG__ALIEN  /* a vfork child sharing the parent's memory: touch nothing */
 };
 int xsig__os_where(void);
-/* Blocks every signal in this thread / puts the mask back; async-signal-safe.
- * xsig_feed runs inside them so that no handler, jump or async cancellation
- * can stop it between counting and waking. No-ops on Windows. */
+/* The deliveries of signum that this fork child counted before it rebuilt
+ * (xsig__deliver_early). Zero in every new child, however it was made: POSIX
+ * keeps them in the page that fork wipes. */
+_Atomic uint64_t *xsig__os_early(int signum);
+/* Blocks every signal in this thread and disables its cancellation (libc
+ * keeps its cancellation signal out of any mask) / puts both back;
+ * async-signal-safe. xsig_feed runs inside them so that no handler, jump or
+ * asynchronous cancellation can stop it between counting and waking. No-ops
+ * on Windows. */
 typedef struct xsig__mask {
 #ifdef _WIN32
   int unused;
 #else
   sigset_t set;
+  int cancel;
 #endif
 } xsig__mask_t;
 void xsig__os_block(xsig__mask_t *old);

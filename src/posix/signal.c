@@ -13,7 +13,16 @@ static _Atomic int cached_pid;
 /* Linux empties a MADV_WIPEONFORK page in every child, including those made by
  * raw clone or _Fork that skip pthread_atfork, at no cost per check (the BSDs
  * do the same for minherit(INHERIT_ZERO)). A vfork child shares the page. */
-static volatile int *alive;
+static struct wiped {
+  volatile int alive;                 /* 1 once this process has rebuilt after its fork */
+  _Atomic uint64_t early[XSIG__NSIG]; /* see xsig__os_early() */
+} * wiped;
+/* Where no page can be wiped (no such child exists there). */
+static _Atomic uint64_t early_fallback[XSIG__NSIG];
+/* This thread runs chain(): a foreign handler that calls back into ours (it
+ * saved ours as its "previous" before xsig saved it) is not counted twice,
+ * and the two do not call each other for ever. */
+static _Thread_local int chaining __attribute__((tls_model("initial-exec"))); /* the signal */
 /* The forking thread's mask, saved while fork() runs with every signal blocked. */
 static _Thread_local sigset_t fork_mask;
 
@@ -36,14 +45,29 @@ static void chain(int sig, siginfo_t *info, void *uc) {
   const struct sigaction *o = &saved[sig];
   /* SIG_DFL and SIG_IGN may come with SA_SIGINFO set: never call them. */
   if (o->sa_handler == SIG_DFL || o->sa_handler == SIG_IGN) return;
+  int outer = chaining;
+  chaining = sig;
   if (o->sa_flags & SA_SIGINFO)
     o->sa_sigaction(sig, info, uc);
   else
     o->sa_handler(sig);
+  chaining = outer;
+}
+
+/* A vfork child has handlers of its own: a signal whose previous action is
+ * the default gets it, as it would without xsig (SIGTERM ends the child). It
+ * is blocked until this handler returns, then acted on. */
+static void default_in_vfork_child(int sig) {
+  if (saved[sig].sa_handler != SIG_DFL) return;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  sigaction(sig, &sa, NULL);
+  raise(sig);
 }
 
 int xsig__os_where(void) {
-  if (alive && *alive == 0) return XSIG__CHILD;
+  if (wiped && wiped->alive == 0) return XSIG__CHILD;
   return getpid() == atomic_load_explicit(&cached_pid, memory_order_relaxed) ? XSIG__HERE
                                                                              : XSIG__ALIEN;
 }
@@ -52,7 +76,12 @@ int xsig__os_where(void) {
  * sigreturn puts back the mask and the alternate stack, and every handler
  * under this one finishes. */
 static void on_signal(int sig, siginfo_t *info, void *uc) {
-  int saved_errno = errno;
+  if (chaining == sig) return; /* called back by the handler we chain to: counted already */
+  int saved_errno = errno, cancel;
+  /* A handler that interrupts a cancellation point (the wait's ppoll, or any
+   * libc one before glibc 2.41) runs with asynchronous cancellation on:
+   * nothing may end this thread between counting and waking. */
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
   /* Interrupted exactly at the end of its own wait, this thread needs no byte
    * in its pipe: the wait returns to dispatch next. That also proves we are
    * not a vfork child, so the getpid() is skipped. */
@@ -67,8 +96,10 @@ static void on_signal(int sig, siginfo_t *info, void *uc) {
     xsig__deliver_early(sig, pid, XSIG_SRC_KERNEL, code);
     break;
   default:
+    default_in_vfork_child(sig);
     break;
   }
+  pthread_setcancelstate(cancel, NULL);
   chain(sig, info, uc);
   errno = saved_errno;
 }
@@ -149,17 +180,23 @@ int xsig__os_send_group(int64_t pgid, int sig) {
 
 static void rearm(void) {
   atomic_store(&cached_pid, (int)getpid());
-  if (alive) *alive = 1;
+  if (wiped) wiped->alive = 1;
+}
+
+_Atomic uint64_t *xsig__os_early(int sig) {
+  return wiped ? &wiped->early[sig] : &early_fallback[sig];
 }
 
 void xsig__os_block(xsig__mask_t *old) {
   sigset_t all;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old->cancel);
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old->set);
 }
 
 void xsig__os_unblock(const xsig__mask_t *old) {
   pthread_sigmask(SIG_SETMASK, &old->set, NULL);
+  pthread_setcancelstate(old->cancel, NULL);
 }
 
 /* fork() runs with every signal blocked: one sent to the child at once stays
@@ -185,16 +222,17 @@ static void fork_child(void) {
 
 static void wipe_on_fork(void) {
   size_t len = (size_t)sysconf(_SC_PAGESIZE);
+  if (len < sizeof *wiped) return;
   void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return;
 #if defined(__linux__) && defined(MADV_WIPEONFORK)
   if (madvise(p, len, MADV_WIPEONFORK) == 0) {
-    alive = p;
+    wiped = p;
     return;
   }
 #elif defined(INHERIT_ZERO)
   if (minherit(p, len, INHERIT_ZERO) == 0) {
-    alive = p;
+    wiped = p;
     return;
   }
 #endif
@@ -218,7 +256,8 @@ void xsig__os_stop(void) {}
 /* Where no page is wiped, a pid change is all there is to see; such systems
  * have no _Fork or raw clone that skips pthread_atfork. */
 void xsig__os_check_fork(void) {
-  if (alive ? *alive == 1 : getpid() == atomic_load(&cached_pid)) return;
+  xsig__posix_cancel_type_back();
+  if (wiped ? wiped->alive == 1 : getpid() == atomic_load(&cached_pid)) return;
   xsig__mask_t old;
   xsig__os_block(&old);
   xsig__after_fork_child();

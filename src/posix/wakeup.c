@@ -109,17 +109,29 @@ const xsig__slot_t *xsig__posix_waiter_of(void *uc) {
   return tls_wait_slot;
 }
 
+/* The cancellation type to put back, while the wait runs asynchronously. */
+static __thread int tls_async, tls_type_before;
+
+void xsig__posix_cancel_type_back(void) {
+  if (!tls_async) return;
+  tls_async = 0;
+  pthread_setcanceltype(tls_type_before, NULL);
+}
+
 /* The raw call is no cancellation point by itself: asynchronous cancellation
- * for just that instruction makes it one, as libc's own wrappers do. Nothing
- * in this window holds a lock or owns memory. */
+ * for just that call makes it one, as libc's own wrappers do. Nothing in this
+ * window holds a lock or owns memory, and xsig's handler disables
+ * cancellation while it runs on top of it. No look at the counters first:
+ * every delivery since the last dispatch wrote a byte unless it found this
+ * very wait at its label, and a delivery still being described by another
+ * thread's handler writes its byte once it is done. */
 static long fast_ppoll(xsig_ctx_t *c, struct pollfd *pfd, const struct timespec *ts) {
-  int type;
   tls_wait_slot = xsig__ctx_slot(c);
   atomic_signal_fence(memory_order_seq_cst);
-  if (xsig__ctx_has_pending(c)) return 0;
-  pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+  pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &tls_type_before);
+  tls_async = 1;
   long r = xsig__posix_ppoll(pfd, ts);
-  pthread_setcanceltype(type, NULL);
+  xsig__posix_cancel_type_back();
   if (r < 0) {
     errno = (int)-r;
     return -1;
@@ -131,11 +143,13 @@ const xsig__slot_t *xsig__posix_waiter_of(void *uc) {
   (void)uc;
   return NULL;
 }
+
+void xsig__posix_cancel_type_back(void) {}
 #endif
 
-/* The poke and the drain are no cancellation points: a thread cancelled in
- * them would leave a slot's 'users' raised (and the engine lock held, for the
- * poke in xsig_ctx_free). */
+/* The poke, the drain and closing a pair are no cancellation points: a thread
+ * cancelled in them would leave a slot's 'users' raised, or die holding the
+ * engine lock (xsig_ctx_free pokes and closes under it). */
 static ssize_t nocancel_io(int fd, void *buf, size_t n, int out) {
 #if defined(__linux__) && defined(SYS_write) && defined(SYS_read)
   return syscall(out ? SYS_write : SYS_read, fd, buf, n);
@@ -182,9 +196,21 @@ int xsig__os_pair_open(xsig__pair_t *p) {
   return 0;
 }
 
+static void nocancel_close(intptr_t fd) {
+  if (fd < 0) return;
+#if defined(__linux__) && defined(SYS_close)
+  syscall(SYS_close, (int)fd);
+#else
+  int old;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+  close((int)fd);
+  pthread_setcancelstate(old, NULL);
+#endif
+}
+
 void xsig__os_pair_close(xsig__pair_t *p) {
-  if (p->rd >= 0) close((int)p->rd);
-  if (p->wr >= 0) close((int)p->wr);
+  nocancel_close(p->rd);
+  nocancel_close(p->wr);
   p->rd = p->wr = -1;
 }
 
@@ -228,6 +254,10 @@ static struct timespec to_ts(int ms) {
 int xsig__os_wait(xsig_ctx_t *c, int timeout_ms) {
   struct pollfd pfd = {(int)xsig__ctx_pair(c)->rd, POLLIN, 0};
   long r;
+  if (pfd.fd < 0) { /* a fork child that could not make its new pipe */
+    errno = EBADF;
+    return sys_error();
+  }
 #ifdef XSIG_FASTWAIT
   struct timespec ts = to_ts(timeout_ms);
   r = fast_ppoll(c, &pfd, timeout_ms < 0 ? NULL : &ts);

@@ -10,6 +10,12 @@ int xsig__os_where(void) {
 
 void xsig__os_check_fork(void) {}
 
+/* Never counted: no child is ever made that has not rebuilt. */
+_Atomic uint64_t *xsig__os_early(int signum) {
+  static _Atomic uint64_t none[XSIG__NSIG];
+  return &none[signum];
+}
+
 /* Console handlers run on threads of their own, never on top of a thread's
  * code, so nothing can interrupt xsig_feed. */
 void xsig__os_block(xsig__mask_t *old) {
