@@ -747,3 +747,21 @@ TEST_F(Core, FourBillionUndispatchedDeliveriesAreNotNone) {
   EXPECT_EQ(UINT32_MAX, rec.events[0].count);
   EXPECT_EQ(0u, xsig_pending(nullptr, SIGINT));
 }
+
+// A delivery that another thread's handler has counted but not yet described
+// is not taken with some other delivery's details, and dispatch does not wait
+// for it: it comes, with its own details, once described and announced.
+TEST_F(Core, ADeliveryNotYetDescribedWaitsForItsHandler) {
+  Rec rec;
+  ASSERT_EQ(0, xsig_watch(nullptr, SIGINT, record, &rec, 0, nullptr));
+  xsigtest_count_only(SIGINT);
+  EXPECT_EQ(1u, xsig_pending(nullptr, SIGINT));
+  EXPECT_EQ(0, xsig_dispatch(nullptr));
+  EXPECT_TRUE(rec.events.empty()) << "taken with details that are not its own";
+  xsigtest_describe(SIGINT, 4242, XSIG_SRC_KERNEL);
+  ASSERT_EQ(0, xsig_feed(SIGINT)); // the same handler's wake, and one more delivery
+  ASSERT_EQ(1, xsig_dispatch(nullptr));
+  ASSERT_EQ(1u, rec.events.size());
+  EXPECT_EQ(2u, rec.events[0].count);
+  EXPECT_EQ(XSIG_SRC_SELF, rec.events[0].source); // the latest delivery's
+}

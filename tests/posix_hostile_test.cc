@@ -232,6 +232,41 @@ TEST_F(Hostile, AHandlerThatChainsIntoXsigsGetsControlBack) {
 }
 
 namespace {
+struct sigaction lib_prev;
+std::atomic<int> lib_depth{0}, lib_max{0};
+void lib_chains_to_previous(int sig, siginfo_t *info, void *uc) {
+  int d = ++lib_depth;
+  if (d > lib_max) lib_max = d;
+  if (d < 1000) {
+    if (lib_prev.sa_flags & SA_SIGINFO)
+      lib_prev.sa_sigaction(sig, info, uc);
+    else if (lib_prev.sa_handler != SIG_DFL && lib_prev.sa_handler != SIG_IGN)
+      lib_prev.sa_handler(sig);
+  }
+  lib_depth--;
+}
+} // namespace
+
+// A library puts its handler over xsig's and chains to what it found (xsig's).
+// xsig_unwatch leaves it there; a later watch saves it as "previous" and goes
+// on top. Each now calls the other: the delivery must be counted once and the
+// calls must end.
+TEST_F(Hostile, AHandlerKeptAcrossUnwatchAndWatchAgainDoesNotLoop) {
+  Rec rec;
+  xsig_watch_t *w;
+  ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR1, record, &rec, 0, &w));
+  set_handler(SIGUSR1, lib_chains_to_previous, 0, &lib_prev);
+  ASSERT_EQ(0, xsig_unwatch(w));
+  ASSERT_EQ(XSIG_DISP_OTHER, xsig_disposition(SIGUSR1));
+  ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR1, record, &rec, 0, &w));
+  raise(SIGUSR1);
+  EXPECT_EQ(1, lib_max.load()) << "the two handlers called each other";
+  EXPECT_EQ(1u, xsig_pending(nullptr, SIGUSR1));
+  ASSERT_EQ(0, xsig_unwatch(w));
+  signal(SIGUSR1, SIG_DFL);
+}
+
+namespace {
 std::atomic<int> py_int_runs{0};
 void python_like_sigint(int, siginfo_t *, void *) {
   py_int_runs++;
@@ -336,6 +371,11 @@ int jump_out_child() {
   raise(SIGUSR1);
   if (xsig_pending(nullptr, SIGUSR2) != 1) return 14;
   if (xsig_dispatch(nullptr) != 1) return 15;
+  // The wait ran with asynchronous cancellation; the jump skipped putting
+  // the type back, which any xsig call since has done.
+  int type = -1;
+  pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &type);
+  if (type != PTHREAD_CANCEL_DEFERRED) return 16;
   return 0;
 }
 } // namespace
@@ -473,6 +513,80 @@ TEST_F(Hostile, AnExceptionFromACallbackStrandsNothing) {
 }
 
 namespace {
+const int kMany = 300; // contexts: the handler takes a while to wake them all
+struct Many {
+  xsig_ctx_t *c[kMany];
+  std::atomic<pid_t> tid{0};
+};
+void *wait_on_first(void *arg) {
+  auto *m = static_cast<Many *>(arg);
+  m->tid = gettid_();
+  xsig_wait(m->c[0], 20000);
+  return nullptr;
+}
+void nothing(const xsig_event_t *, void *) {}
+} // namespace
+
+// The waiter's handler runs on top of its wait, which runs with asynchronous
+// cancellation, and wakes hundreds of contexts: a cancellation arriving then
+// must wait until every context is woken.
+TEST_F(Hostile, CancellingAThreadWhileItsHandlerWakesOthersLosesNoWakeup) {
+  Many m;
+  for (auto &c : m.c) {
+    ASSERT_EQ(0, xsig_ctx_new(&c));
+    ASSERT_EQ(0, xsig_watch(c, SIGUSR1, nothing, nullptr, 0, nullptr));
+  }
+  int silent = 0;
+  for (int round = 0; round < 300 && silent == 0; round++) {
+    m.tid = 0;
+    pthread_t t;
+    ASSERT_EQ(0, pthread_create(&t, nullptr, wait_on_first, &m));
+    ASSERT_TRUE(xsigtest::wait_until([&] { return m.tid.load() != 0; }));
+    ASSERT_TRUE(blocked_in_kernel(m.tid));
+    pthread_kill(t, SIGUSR1);
+    for (volatile int spin = 0; spin < round % 6 * 20000; spin = spin + 1) {
+    }
+    pthread_cancel(t);
+    ASSERT_EQ(0, pthread_join(t, nullptr));
+    for (int i = 1; i < kMany; i++)
+      if (xsig_pending(m.c[i], SIGUSR1) > 0 && !readable(xsig_wakeup_handle(m.c[i]))) silent++;
+    for (auto &c : m.c) xsig_dispatch(c);
+  }
+  EXPECT_EQ(0, silent) << "contexts with a pending delivery and nothing to read";
+  std::thread freeing([&] {
+    for (auto &c : m.c) xsig_ctx_free(c);
+  });
+  must_join(freeing, "freeing the contexts after a cancelled handler");
+}
+
+namespace {
+void *cancelled_inside_ctx_free(void *arg) {
+  pthread_cancel(pthread_self()); // pending: acts at the next cancellation point
+  xsig_ctx_free(static_cast<xsig_ctx_t *>(arg));
+  pthread_testcancel();
+  return nullptr;
+}
+} // namespace
+
+// Freeing a context closes its pipe under the engine lock: a thread with a
+// cancellation pending must not die there, holding the lock.
+TEST_F(Hostile, ACancellationPendingInXsigCtxFreeDoesNotHoldTheLock) {
+  xsig_ctx_t *ctx;
+  ASSERT_EQ(0, xsig_ctx_new(&ctx));
+  pthread_t t;
+  ASSERT_EQ(0, pthread_create(&t, nullptr, cancelled_inside_ctx_free, ctx));
+  void *ret = nullptr;
+  ASSERT_EQ(0, pthread_join(t, &ret));
+  EXPECT_EQ(PTHREAD_CANCELED, ret);
+  std::thread again([&] {
+    xsig_ctx_t *c2;
+    EXPECT_EQ(0, xsig_ctx_new(&c2));
+    xsig_ctx_free(c2);
+  });
+  must_join(again, "xsig_ctx_new after a cancellation in xsig_ctx_free");
+}
+
+namespace {
 void *cancelled_inside_feed(void *) {
   pthread_cancel(pthread_self()); // pending: acts at the next cancellation point
   xsig_feed(SIGUSR1);
@@ -556,6 +670,99 @@ int daemon_child(const std::string &dir) {
   return 0;
 }
 } // namespace
+
+namespace {
+enum class First { Shutdown, CtxFree, Unwatch };
+// The same daemon, whose first xsig call tears something down. A parent
+// thread was inside a callback when the child was made.
+int daemon_first_call(const std::string &dir, First first, xsig_ctx_t *ctx, xsig_watch_t *w) {
+  for (int fd = 3; fd < 64; fd++) close(fd);
+  std::string a = dir + "/a", b = dir + "/b";
+  int fa = open(a.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  int fb = open(b.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fa < 0 || fb < 0) return 10;
+  switch (first) {
+  case First::Shutdown:
+    xsig_shutdown();
+    break;
+  case First::CtxFree:
+    xsig_ctx_free(ctx);
+    break;
+  case First::Unwatch:
+    if (xsig_unwatch(w) != 0) return 11; // waits for the parent's callback: never
+    break;
+  }
+  if (fcntl(fa, F_GETFD) < 0 || fcntl(fb, F_GETFD) < 0) return 12;
+  struct stat sa, sb;
+  if (fstat(fa, &sa) || fstat(fb, &sb)) return 13;
+  if (sa.st_size != 0 || sb.st_size != 0) return 14;
+  return 0;
+}
+} // namespace
+
+class RawForkFirstCall : public Hostile, public ::testing::WithParamInterface<First> {};
+INSTANTIATE_TEST_SUITE_P(Hostile, RawForkFirstCall,
+                         ::testing::Values(First::Shutdown, First::CtxFree, First::Unwatch));
+
+TEST_P(RawForkFirstCall, TearingDownFirstInARawForkDaemonTouchesNothingOfTheParent) {
+  xsig_ctx_t *ctx;
+  ASSERT_EQ(0, xsig_ctx_new(&ctx));
+  std::atomic<bool> inside{false}, release{false};
+  struct Cb {
+    std::atomic<bool> *inside, *release;
+  } cb{&inside, &release};
+  xsig_watch_t *w;
+  ASSERT_EQ(0, xsig_watch(
+                   ctx, SIGUSR1,
+                   [](const xsig_event_t *, void *u) {
+                     auto *k = static_cast<Cb *>(u);
+                     *k->inside = true;
+                     while (!*k->release) std::this_thread::yield();
+                   },
+                   &cb, 0, &w));
+  ASSERT_EQ(0, xsig_feed(SIGUSR1));
+  std::thread dispatcher([&] { xsig_wait(ctx, 20000); });
+  ASSERT_TRUE(xsigtest::wait_until([&] { return inside.load(); }));
+  char tmpl[] = "/tmp/xsig-daemon-XXXXXX";
+  ASSERT_NE(nullptr, mkdtemp(tmpl));
+  std::string dir = tmpl;
+  pid_t pid = _Fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    alarm(20); // a hang ends the child with SIGALRM
+    _exit(daemon_first_call(dir, GetParam(), ctx, w));
+  }
+  int rc = exit_code_within(pid, 30000);
+  release = true;
+  dispatcher.join();
+  EXPECT_EQ(0, rc) << "12: xsig closed the daemon's file; 14: a stray byte; 142: it hung";
+  unlink((dir + "/a").c_str());
+  unlink((dir + "/b").c_str());
+  rmdir(dir.c_str());
+  xsig_ctx_free(ctx);
+}
+
+// A _Fork child's signals from before its first xsig call are its own: its
+// children, made by fork or _Fork, start with none of them.
+TEST_F(Hostile, AGrandchildStartsWithNoneOfItsParentsEarlySignals) {
+  Rec rec;
+  ASSERT_EQ(0, xsig_watch(nullptr, SIGUSR1, record, &rec, 0, nullptr));
+  for (int use_fork = 0; use_fork < 2; use_fork++) {
+    pid_t pid = _Fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      raise(SIGUSR1); // early: before any xsig call in this child
+      pid_t g = use_fork ? fork() : _Fork();
+      if (g == 0) _exit(xsig_pending(nullptr, SIGUSR1) == 0 ? 0 : 1);
+      int st = 0;
+      waitpid(g, &st, 0);
+      if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) _exit(2);
+      _exit(xsig_pending(nullptr, SIGUSR1) == 1 ? 0 : 3);
+    }
+    EXPECT_EQ(0, exit_code_within(pid, 30000))
+        << (use_fork ? "fork" : "_Fork") << " grandchild: 2 it inherited the early count";
+  }
+}
 
 TEST_F(Hostile, ARawForkDaemonGetsNoStrayByteAndKeepsItsFiles) {
   Rec rec;

@@ -174,7 +174,7 @@ typedef struct xsig__mask {
   int unused;
 #else
   sigset_t set;
-  int cancel;
+  int cancel_state, cancel_type;
 #endif
 } xsig__mask_t;
 void xsig__os_block(xsig__mask_t *old);

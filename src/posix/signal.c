@@ -66,6 +66,22 @@ static void default_in_vfork_child(int sig) {
   raise(sig);
 }
 
+/* Code that runs on top of a cancellation point (the wait's ppoll, or any libc
+ * one before glibc 2.41) inherits asynchronous cancellation, and libc keeps
+ * its cancellation signal out of every mask. Nothing may end this thread
+ * between counting and waking: deferred type (what glibc's cancellation
+ * handler looks at) and disabled state (what musl's looks at) until done. A
+ * cancellation that came meanwhile acts when they are put back. */
+static void hold_cancel(int *state, int *type) {
+  pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, type);
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, state);
+}
+
+static void let_cancel(int state, int type) {
+  pthread_setcanceltype(type, NULL);
+  pthread_setcancelstate(state, NULL);
+}
+
 int xsig__os_where(void) {
   if (wiped && wiped->alive == 0) return XSIG__CHILD;
   return getpid() == atomic_load_explicit(&cached_pid, memory_order_relaxed) ? XSIG__HERE
@@ -77,11 +93,8 @@ int xsig__os_where(void) {
  * under this one finishes. */
 static void on_signal(int sig, siginfo_t *info, void *uc) {
   if (chaining == sig) return; /* called back by the handler we chain to: counted already */
-  int saved_errno = errno, cancel;
-  /* A handler that interrupts a cancellation point (the wait's ppoll, or any
-   * libc one before glibc 2.41) runs with asynchronous cancellation on:
-   * nothing may end this thread between counting and waking. */
-  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+  int saved_errno = errno, state, type;
+  hold_cancel(&state, &type);
   /* Interrupted exactly at the end of its own wait, this thread needs no byte
    * in its pipe: the wait returns to dispatch next. That also proves we are
    * not a vfork child, so the getpid() is skipped. */
@@ -99,7 +112,7 @@ static void on_signal(int sig, siginfo_t *info, void *uc) {
     default_in_vfork_child(sig);
     break;
   }
-  pthread_setcancelstate(cancel, NULL);
+  let_cancel(state, type);
   chain(sig, info, uc);
   errno = saved_errno;
 }
@@ -189,14 +202,14 @@ _Atomic uint64_t *xsig__os_early(int sig) {
 
 void xsig__os_block(xsig__mask_t *old) {
   sigset_t all;
-  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old->cancel);
+  hold_cancel(&old->cancel_state, &old->cancel_type);
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old->set);
 }
 
 void xsig__os_unblock(const xsig__mask_t *old) {
   pthread_sigmask(SIG_SETMASK, &old->set, NULL);
-  pthread_setcancelstate(old->cancel, NULL);
+  let_cancel(old->cancel_state, old->cancel_type);
 }
 
 /* fork() runs with every signal blocked: one sent to the child at once stays

@@ -5,6 +5,10 @@
 extern "C" {
 #endif
 void xsigtest_add_deliveries(int sig, uint64_t n);
+// The two halves of a handler's record(), as another thread's handler that is
+// preempted between them leaves it: counted, then described.
+void xsigtest_count_only(int sig);
+void xsigtest_describe(int sig, int64_t pid, int source);
 #ifdef __cplusplus
 }
 #endif
