@@ -172,8 +172,9 @@ XSIG_EXTERN int xsig_dispatch(xsig_ctx_t *ctx);
  * cancellation point, like poll(). A thread cancelled here or inside a
  * callback gives the context back (the callbacks after it for that event do
  * not run), and so does a C++ exception thrown by a callback (POSIX). Leaving
- * by longjmp keeps the context's dispatching role in that thread: the context
- * then answers XSIG_ESTATE for good. */
+ * the wait by longjmp keeps the context's dispatching role in that thread: the
+ * context then answers XSIG_ESTATE for good. Leaving a callback by longjmp is
+ * not supported (its watch stays marked as running). */
 XSIG_EXTERN int xsig_wait(xsig_ctx_t *ctx, int timeout_ms);
 XSIG_EXTERN uint32_t xsig_pending(xsig_ctx_t *ctx, int signum); /* deliveries not yet dispatched (flag-style polling); saturates at UINT32_MAX */
 /* Async-signal-safe: report a signal caught elsewhere (another library's
