@@ -108,7 +108,13 @@ TEST_F(Fork, VforkChildSignalsDoNotReachTheParent) {
     kill(getpid(), SIGUSR1);
     _exit(0);
   }
+#ifdef XSIG_TEST_TSAN
+  // ThreadSanitizer turns vfork() into fork(): a fork child that watches
+  // SIGUSR1 counts it, as it should, and lives.
+  EXPECT_EQ(0, exit_code(pid));
+#else
   EXPECT_EQ(128 + SIGUSR1, exit_code(pid)) << "the signal's default action was swallowed";
+#endif
   EXPECT_FALSE(readable(parent_fd));
   EXPECT_EQ(0u, xsig_pending(nullptr, SIGUSR1));
   EXPECT_EQ(0, xsig_dispatch(nullptr));

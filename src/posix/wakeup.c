@@ -42,6 +42,18 @@
 #define XSIG_FASTWAIT 1
 #endif
 
+/* The cancellation type to put back after a wait. The fast path makes it
+ * asynchronous for its call; libc's own poll() does the same inside. A jump
+ * out of either (a foreign handler's siglongjmp) skips putting it back: the
+ * next xsig call does it (xsig__os_check_fork). */
+static __thread int tls_async, tls_type_before;
+
+void xsig__posix_cancel_type_back(void) {
+  if (!tls_async) return;
+  tls_async = 0;
+  pthread_setcanceltype(tls_type_before, NULL);
+}
+
 #define XSIG__STR2(x) #x
 #define XSIG__STR(x)  XSIG__STR2(x)
 
@@ -109,15 +121,6 @@ const xsig__slot_t *xsig__posix_waiter_of(void *uc) {
   return tls_wait_slot;
 }
 
-/* The cancellation type to put back, while the wait runs asynchronously. */
-static __thread int tls_async, tls_type_before;
-
-void xsig__posix_cancel_type_back(void) {
-  if (!tls_async) return;
-  tls_async = 0;
-  pthread_setcanceltype(tls_type_before, NULL);
-}
-
 /* The raw call is no cancellation point by itself: asynchronous cancellation
  * for just that call makes it one, as libc's own wrappers do. Nothing in this
  * window holds a lock or owns memory, and xsig's handler disables
@@ -144,7 +147,6 @@ const xsig__slot_t *xsig__posix_waiter_of(void *uc) {
   return NULL;
 }
 
-void xsig__posix_cancel_type_back(void) {}
 #endif
 
 /* The poke, the drain and closing a pair are no cancellation points: a thread
@@ -263,7 +265,10 @@ int xsig__os_wait(xsig_ctx_t *c, int timeout_ms) {
   r = fast_ppoll(c, &pfd, timeout_ms < 0 ? NULL : &ts);
 #else
   (void)to_ts;
+  pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &tls_type_before);
+  tls_async = 1;
   r = poll(&pfd, 1, timeout_ms);
+  xsig__posix_cancel_type_back();
 #endif
   if (r < 0) return errno == EINTR ? 0 : sys_error();
   return r > 0;
