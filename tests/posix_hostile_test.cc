@@ -560,11 +560,26 @@ TEST_F(Hostile, CancellingAThreadWhileItsHandlerWakesOthersLosesNoWakeup) {
 }
 
 namespace {
-void *cancelled_inside_ctx_free(void *arg) {
+struct CancelPending {
+  void (*fn)(void *);
+  void *arg;
+};
+void *cancel_pending_trampoline(void *p) {
+  auto *k = static_cast<CancelPending *>(p);
   pthread_cancel(pthread_self()); // pending: acts at the next cancellation point
-  xsig_ctx_free(static_cast<xsig_ctx_t *>(arg));
+  k->fn(k->arg);
   pthread_testcancel();
   return nullptr;
+}
+// Runs fn(arg) on a thread with a cancellation pending; the thread's result
+// (PTHREAD_CANCELED once the cancellation has acted, in fn or after it).
+void *run_with_cancel_pending(void (*fn)(void *), void *arg) {
+  CancelPending k = {fn, arg};
+  pthread_t t;
+  void *ret = nullptr;
+  if (pthread_create(&t, nullptr, cancel_pending_trampoline, &k) != 0) return nullptr;
+  pthread_join(t, &ret);
+  return ret;
 }
 } // namespace
 
@@ -573,11 +588,9 @@ void *cancelled_inside_ctx_free(void *arg) {
 TEST_F(Hostile, ACancellationPendingInXsigCtxFreeDoesNotHoldTheLock) {
   xsig_ctx_t *ctx;
   ASSERT_EQ(0, xsig_ctx_new(&ctx));
-  pthread_t t;
-  ASSERT_EQ(0, pthread_create(&t, nullptr, cancelled_inside_ctx_free, ctx));
-  void *ret = nullptr;
-  ASSERT_EQ(0, pthread_join(t, &ret));
-  EXPECT_EQ(PTHREAD_CANCELED, ret);
+  EXPECT_EQ(
+      PTHREAD_CANCELED,
+      run_with_cancel_pending([](void *c) { xsig_ctx_free(static_cast<xsig_ctx_t *>(c)); }, ctx));
   std::thread again([&] {
     xsig_ctx_t *c2;
     EXPECT_EQ(0, xsig_ctx_new(&c2));
@@ -586,15 +599,6 @@ TEST_F(Hostile, ACancellationPendingInXsigCtxFreeDoesNotHoldTheLock) {
   must_join(again, "xsig_ctx_new after a cancellation in xsig_ctx_free");
 }
 
-namespace {
-void *cancelled_inside_feed(void *) {
-  pthread_cancel(pthread_self()); // pending: acts at the next cancellation point
-  xsig_feed(SIGUSR1);
-  pthread_testcancel();
-  return nullptr;
-}
-} // namespace
-
 // A forwarding thread cancelled while it feeds must not leave the context
 // busy: freeing it would then spin for good under the engine lock.
 TEST_F(Hostile, CancellingAThreadInsideFeedLeavesTheContextFreeable) {
@@ -602,11 +606,7 @@ TEST_F(Hostile, CancellingAThreadInsideFeedLeavesTheContextFreeable) {
   ASSERT_EQ(0, xsig_ctx_new(&ctx));
   Rec rec;
   ASSERT_EQ(0, xsig_watch(ctx, SIGUSR1, record, &rec, 0, nullptr));
-  pthread_t t;
-  ASSERT_EQ(0, pthread_create(&t, nullptr, cancelled_inside_feed, nullptr));
-  void *ret = nullptr;
-  ASSERT_EQ(0, pthread_join(t, &ret));
-  EXPECT_EQ(PTHREAD_CANCELED, ret);
+  EXPECT_EQ(PTHREAD_CANCELED, run_with_cancel_pending([](void *) { xsig_feed(SIGUSR1); }, nullptr));
   EXPECT_EQ(1u, xsig_pending(ctx, SIGUSR1)) << "the feed was not counted";
   std::thread freeing([&] { xsig_ctx_free(ctx); });
   must_join(freeing, "xsig_ctx_free after a cancelled feed");
