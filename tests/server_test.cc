@@ -112,8 +112,7 @@ TEST(Server, SigtermDrainsInFlightRequestsAndExitsZero) {
   EXPECT_EQ(s.notify.recv(), "READY=1");
   // Long enough that the refusal below is seen while the server still lives.
   auto clients = in_flight(s.port, 3, 5000);
-  s.child->signal(SIGTERM);
-  EXPECT_EQ(s.notify.recv(), "STOPPING=1");
+  ASSERT_TRUE(stopping_after(s, [&] { s.child->signal(SIGTERM); }));
   ASSERT_TRUE(xsigtest::wait_until([&] { return refused(s.port); }));
   EXPECT_TRUE(s.child->alive()) << "refusal must come from the draining server";
   for (auto &c : clients) EXPECT_EQ(c->line(), "done 5000");
