@@ -79,8 +79,8 @@ void xsig__after_fork_child(void);
 /* The engine lock, for backends that must bracket fork with it. */
 void xsig__lock(void);
 void xsig__unlock(void);
-/* 1 when ctx has deliveries it has not dispatched (read by the backend's wait
- * after it has armed its wakeup, so that nothing slips between check and wait). */
+/* 1 when ctx has deliveries it has not dispatched (the core uses it to write a
+ * byte that a skipped wakeup still owes; Windows' wait looks before select). */
 int xsig__ctx_has_pending(xsig_ctx_t *ctx);
 xsig__slot_t *xsig__ctx_slot(xsig_ctx_t *ctx);
 xsig__pair_t *xsig__ctx_pair(xsig_ctx_t *ctx);
@@ -132,9 +132,11 @@ void xsig__os_pair_drain(xsig__pair_t *p);
 /* Async-signal-safe: one byte to wr; a full buffer means the reader is awake. */
 void xsig__os_pair_poke(intptr_t wr);
 /* Waits until ctx's wakeup is readable, the thread is interrupted by a watched
- * signal, or timeout_ms passes (-1: no limit). Must check xsig__ctx_has_pending()
- * after arming and before blocking. Returns 1 when woken through the pair (drain
- * it), 0 otherwise (time-out, interruption, pending seen), negative on error. */
+ * signal, or timeout_ms passes (-1: no limit). Every delivery since the last
+ * dispatch wrote a byte, unless the backend's handler skipped it because it
+ * found this very wait at its end, so the pair alone is enough to wait on.
+ * Returns 1 when woken through the pair (drain it), 0 otherwise (time-out,
+ * interruption, pending seen), negative on error. */
 int xsig__os_wait(xsig_ctx_t *ctx, int timeout_ms);
 uint64_t xsig__os_now_ms(void); /* monotonic */
 
