@@ -1,0 +1,62 @@
+/* xsig list: this platform's signal table and this process's dispositions. */
+#include "cli.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Longer than any signal name (SIGRTMAX-14), so the list stays one table. */
+#define NAME_WIDTH 12
+
+static const char *const usage_list =
+    "usage: xsig list\n"
+    "\n"
+    "Prints one line per signal this platform knows, with the columns:\n"
+    "  NAME         the canonical name (SIGTERM)\n"
+    "  NUMBER       the platform's number for it\n"
+    "  SUPPORT      native (the OS delivers it), emulated (delivered in another form,\n"
+    "               e.g. console close as SIGTERM on Windows) or unsupported (cannot be\n"
+    "               watched: SIGKILL, SIGSTOP, fault signals)\n"
+    "  PORTABLE     yes for the signals every platform delivers (SIGINT, SIGTERM)\n"
+    "  DISPOSITION  what this process has for it right now: default, ignored or\n"
+    "               handled; ignored signals are inherited from the parent\n";
+
+static const char *support_word(xsig_support_t s) {
+  switch (s) {
+  case XSIG_NATIVE:
+    return "native";
+  case XSIG_EMULATED:
+    return "emulated";
+  default:
+    return "unsupported";
+  }
+}
+
+static const char *disposition_word(int d) {
+  switch (d) {
+  case XSIG_DISP_DEFAULT:
+    return "default";
+  case XSIG_DISP_IGNORED:
+    return "ignored";
+  case XSIG_DISP_XSIG:
+  case XSIG_DISP_OTHER:
+    return "handled";
+  default:
+    return "unknown";
+  }
+}
+
+int cmd_list(int argc, char **argv) {
+  if (cli_wants_help(argc, argv, usage_list)) return 0;
+  if (argc > 0) return cli_fail(EXIT_USAGE, "list", "unexpected argument '%s'", argv[0]);
+  int *sigs, n = cli_all_signals(&sigs);
+  if (n < 0) return cli_fail(EXIT_FAILED, "list", "%s", xsig_strerror(n));
+  printf("%-*s %6s  %-11s  %-8s  %s\n", NAME_WIDTH, "NAME", "NUMBER", "SUPPORT", "PORTABLE",
+         "DISPOSITION");
+  for (int i = 0; i < n; i++) {
+    int s = sigs[i];
+    printf("%-*s %6d  %-11s  %-8s  %s\n", NAME_WIDTH, xsig_name(s), s,
+           support_word(xsig_support(s)), xsig_is_portable(s) ? "yes" : "no",
+           disposition_word(xsig_disposition(s)));
+  }
+  free(sigs);
+  return 0;
+}
