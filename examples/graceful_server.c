@@ -1,7 +1,7 @@
 /* A TCP line server on 127.0.0.1 that shuts down gracefully and reloads its
  * configuration, on POSIX and Windows.
  *
- *   graceful_server --port N --config FILE [--grace-ms N]
+ *   graceful_server --port N --config FILE [--grace-ms N] [--service NAME]
  *
  * Requests, one per line: "HELLO" answers the greeting from the config file,
  * "SLEEP <ms>" answers "done <ms>" after that long, anything else "error ...".
@@ -13,7 +13,13 @@
  * a second later (copies within that time, such as timeout(1) sends, are the
  * same request), or --grace-ms passing first, forces the exit. A stop signal
  * ignored at start (`server &` in a script) stays ignored. SIGHUP re-reads the config; a bad file
- * keeps the old greeting. systemd is told READY=1, STOPPING=1 and how reloads went. */
+ * keeps the old greeting. systemd is told READY=1, STOPPING=1 and how reloads went.
+ *
+ * --service NAME (Windows): when the Service Control Manager started the
+ * program, it is that service: SCM STOP drains it as SIGTERM does (STOP_PENDING,
+ * then STOPPED with exit code 0) and PARAMCHANGE reloads it. Started any other
+ * way, it says so and runs as a console program. Give the service absolute
+ * paths: it starts in the system directory. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, MSG_NOSIGNAL */
 #endif
@@ -333,13 +339,15 @@ static int serve_once(struct server *srv) {
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: graceful_server --port N --config FILE [--grace-ms N]\n");
+  fprintf(stderr,
+          "usage: graceful_server --port N --config FILE [--grace-ms N] [--service NAME]\n");
   return 2;
 }
 
 int main(int argc, char **argv) {
   static struct server srv;
   int port = -1, grace_ms = 0;
+  const char *service = NULL;
   char err[256];
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--port") == 0)
@@ -348,6 +356,8 @@ int main(int argc, char **argv) {
       srv.config_path = argv[i + 1];
     else if (strcmp(argv[i], "--grace-ms") == 0)
       grace_ms = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--service") == 0)
+      service = argv[i + 1];
     else
       return usage();
   }
@@ -362,6 +372,10 @@ int main(int argc, char **argv) {
 #endif
   xsig_graceful_opts_t opts = {
       .grace_ms = grace_ms, .on_stop = on_stop, .on_force = on_force, .user = &srv};
+  /* First: as a service, SIGHUP exists only once connected. */
+  int svc = service ? xsig_service_start(service, NULL) : 0;
+  if (svc < 0) fprintf(stderr, "--service %s: %s\n", service, xsig_strerror(svc));
+  if (svc < 0 && svc != XSIG_ENOTSVC && svc != XSIG_ENOTSUP) return 1;
   if (xsig_init() < 0 || xsig_graceful_start(NULL, &opts) < 0) return 1;
   if (xsig_reload_start(NULL, reload, &srv) == XSIG_ENOTSUP)
     fprintf(stderr, "no SIGHUP here: reload is off\n");

@@ -57,8 +57,14 @@ extern "C" {
 #ifndef SIGCHLD
 #define SIGCHLD 17
 #endif
+#ifndef SIGCONT
+#define SIGCONT 18
+#endif
 #ifndef SIGSTOP
 #define SIGSTOP 19
+#endif
+#ifndef SIGTSTP
+#define SIGTSTP 20
 #endif
 #ifndef SIGWINCH
 #define SIGWINCH 28
@@ -75,6 +81,7 @@ extern "C" {
 #define XSIG_ESRCH     (-7) /* no such process (xsig_send) */
 #define XSIG_EPERM     (-8) /* not permitted (xsig_send; Windows: also a target no console event can reach) */
 #define XSIG_EIGNORED  (-9) /* the signal is ignored (SIG_IGN since start) and was left so (lifecycle.h) */
+#define XSIG_ENOTSVC   (-10) /* xsig_service_start: no Service Control Manager started this process */
 XSIG_EXTERN const char *xsig_strerror(int err);
 XSIG_EXTERN int xsig_os_error(void); /* errno or GetLastError() of the last XSIG_ESYS in this thread */
 
@@ -195,6 +202,40 @@ XSIG_EXTERN int xsig_disposition(int signum); /* what is installed now; negative
 XSIG_EXTERN int xsig_raise(int signum);       /* to this process, through the same path a real signal takes */
 XSIG_EXTERN int xsig_send(int64_t pid, int signum); /* POSIX kill(); Windows: see README */
 XSIG_EXTERN int xsig_send_group(int64_t pgid, int signum);
+
+/* ---- Windows services
+ *
+ * Connects the program to the Service Control Manager, so that the same
+ * binary runs as a service when the SCM started it and as a console program
+ * otherwise. Call it early in main(), before xsig_graceful_start and
+ * xsig_reload_start. It starts the SCM's dispatcher on a thread of xsig's own
+ * and returns once the service's handler is registered and SERVICE_START_PENDING
+ * is reported; main() then goes on as the service's main. From then on:
+ * - STOP, SHUTDOWN and PRESHUTDOWN arrive as SIGTERM, PARAMCHANGE as SIGHUP,
+ *   PAUSE as SIGTSTP, CONTINUE as SIGCONT and the user controls 128-255 as
+ *   SIGUSR1, each with source XSIG_SRC_SERVICE and native the SERVICE_CONTROL_*
+ *   value (the user control's own code for SIGUSR1); xsig_support() reports
+ *   these signals EMULATED. A control is accepted only while its signal is
+ *   watched (PAUSE/CONTINUE: SIGTSTP and SIGCONT both); STOP and SHUTDOWN always
+ *   are, and with no SIGTERM watch they end the process as an unhandled stop does.
+ * - xsig_notify_ready() reports SERVICE_RUNNING, a stop request
+ *   SERVICE_STOP_PENDING with a checkpoint that moves every second until the
+ *   process ends, and xsig_graceful_exit(status) SERVICE_STOPPED with that status.
+ * name: the service's name in UTF-8 (the SCM's own name wins for a service of
+ * its own process). opts may be NULL. Returns 0 in a service; XSIG_ENOTSVC,
+ * fast, when no SCM started the process (run as a console program then);
+ * XSIG_EINVAL for a bad name or option; XSIG_ESTATE when already connected;
+ * XSIG_ESYS when the SCM refuses (the service is then reported STOPPED with
+ * that error); XSIG_ENOTSUP on POSIX. See docs/WINDOWS.md, "Services". */
+typedef struct xsig_service_opts {
+  /* > 0: accept SERVICE_CONTROL_PRESHUTDOWN, and ask the SCM for this many ms
+   * of it (SERVICE_CONFIG_PRESHUTDOWN_INFO); 0: SHUTDOWN only. */
+  int preshutdown_ms;
+  unsigned flags; /* 0 */
+} xsig_service_opts_t;
+XSIG_EXTERN int xsig_service_start(const char *name, const xsig_service_opts_t *opts);
+/* 1 once xsig_service_start connected this process to the SCM, else 0. */
+XSIG_EXTERN int xsig_service_active(void);
 
 #ifdef __cplusplus
 }

@@ -405,7 +405,10 @@ void xsig_graceful_exit(int status) {
   fflush(NULL);
   /* Either way a console handler thread held for close, logoff or shutdown
    * is never let go: it would have Windows end the process first. */
-  if (status != XSIG_EXIT_BY_SIGNAL) exit(status);
+  if (status != XSIG_EXIT_BY_SIGNAL) {
+    xsig__os_will_exit(status); /* a Windows service: SERVICE_STOPPED with status */
+    exit(status);
+  }
   xsig__os_exit_by_signal(sig ? sig : SIGTERM);
 }
 

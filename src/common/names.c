@@ -283,6 +283,8 @@ const char *xsig_strerror(int err) {
     return "operation not permitted";
   case XSIG_EIGNORED:
     return "signal is ignored (inherited SIG_IGN) and was left ignored";
+  case XSIG_ENOTSVC:
+    return "not started by the Service Control Manager";
   default:
     return err > 0 ? "success" : "unknown error";
   }

@@ -94,8 +94,9 @@ int xsig_watchdog_interval(uint64_t *usec) {
   return 1;
 }
 #else
+/* No systemd: the backend may have a manager of its own to tell (the SCM). */
 int xsig_notify(const char *state) {
-  return state ? 0 : XSIG_EINVAL;
+  return state ? xsig__os_notify(state) : XSIG_EINVAL;
 }
 
 int xsig_notify_reloading(void) {

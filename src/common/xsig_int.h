@@ -206,6 +206,13 @@ void xsig__os_yield(void);
  * Windows gives that console event. Never returns. */
 _Noreturn void xsig__os_exit_by_signal(int signum);
 
+/* ---- the service manager (Windows: the SCM, src/win32/service.c; Linux's
+ * sd_notify is in notify.c). The state is xsig_notify's ("READY=1",
+ * "STOPPING=1"...): 1 when the manager was told, 0 when nobody is to be told. */
+int xsig__os_notify(const char *state);
+/* Just before xsig_graceful_exit ends the process with status (not a signal). */
+void xsig__os_will_exit(int status);
+
 /* ---- shared helpers */
 int xsig__is_fault(int signum);
 int xsig__known(int signum); /* has a name here and is not reserved */

@@ -59,6 +59,12 @@ static int in_session0(void) {
 BOOL WINAPI xsig__win32_console_handler(DWORD type) {
   int sig = ctrl_signal(type);
   if (!sig || (type == CTRL_LOGOFF_EVENT && in_session0())) return FALSE;
+  /* A service hears of a shutdown from the SCM, whose SHUTDOWN (or PRESHUTDOWN)
+   * is its one stop request, and a logoff is any user's. Windows gives a
+   * service a default routine that ends the process for neither, so pass
+   * both on to it: no delivery, no hold. */
+  if ((type == CTRL_LOGOFF_EVENT || type == CTRL_SHUTDOWN_EVENT) && xsig__win32_in_service())
+    return FALSE;
   /* Record and wake first, as on POSIX. Whether to hold comes from the same
    * delivery: a later look could miss a watch that a one-shot callback or an
    * unwatch has removed since, and FALSE would let Windows end the process in
@@ -191,11 +197,17 @@ int xsig__os_install(int sig) {
   int r = ensure_handler();
   if (r == 0 && sig == SIGTERM) r = xsig__win32_session_watch();
   if (r == 0) installed[sig] = 1;
+  xsig__win32_service_changed();
   return r;
 }
 
 void xsig__os_uninstall(int sig) {
   installed[sig] = 0;
+  xsig__win32_service_changed();
+}
+
+int xsig__win32_installed(int sig) {
+  return sig > 0 && sig < XSIG__NSIG && installed[sig];
 }
 
 /* A watch leaves the Ctrl+C flag alone: a process started with
@@ -243,6 +255,7 @@ _Noreturn void xsig__os_exit_by_signal(int sig) {
    * ExitProcess: like a POSIX signal's default action it runs no DLL detach
    * code, whose C runtime flush blocks for good on a pipe nobody reads. */
   (void)sig;
+  xsig__win32_service_killed(); /* a service tells the SCM first: STOPPED, once */
   TerminateProcess(GetCurrentProcess(), STATUS_CONTROL_C_EXIT);
   for (;;) Sleep(INFINITE); /* TerminateProcess on ourselves does not return */
 }
@@ -290,6 +303,11 @@ xsig_support_t xsig__os_support(int sig) {
     return XSIG_NATIVE;
   case SIGTERM:
     return XSIG_EMULATED;
+  case SIGHUP:  /* service controls: PARAMCHANGE */
+  case SIGUSR1: /* user controls 128-255 */
+  case SIGTSTP: /* PAUSE */
+  case SIGCONT: /* CONTINUE */
+    return xsig__win32_in_service() ? XSIG_EMULATED : XSIG_UNSUPPORTED;
   default:
     return XSIG_UNSUPPORTED;
   }

@@ -30,6 +30,17 @@ extern xsig__win32_pair_hook_t xsig__win32_pair_hook;
 /* On a SIGTERM watch: in a process with user32 or gdi32 loaded, the hidden
  * window that receives logoff and shutdown. */
 int xsig__win32_session_watch(void);
+/* Services (service.c). The control handler registered with the SCM; tests
+ * call it directly for SHUTDOWN and PRESHUTDOWN, which Wine never sends. */
+DWORD WINAPI xsig__win32_service_handler(DWORD control, DWORD type, void *data, void *ctx);
+/* 1 once xsig_service_start connected the process to the SCM. */
+int xsig__win32_in_service(void);
+/* After a signal's first watch or last unwatch: the accepted controls follow. */
+void xsig__win32_service_changed(void);
+/* Before a forced or by-signal exit: a service reports SERVICE_STOPPED. */
+void xsig__win32_service_killed(void);
+/* 1 while some context watches sig (console.c). */
+int xsig__win32_installed(int sig);
 /* Records GetLastError() for xsig_os_error() and returns XSIG_ESYS. */
 int xsig__win32_sys_error(void);
 
