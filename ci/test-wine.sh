@@ -93,4 +93,5 @@ for row in "SIGINT +2 +native +yes" "SIGTERM +15 +emulated +yes" "SIGBREAK +21 +
   "SIGHUP +1 +unsupported +no" "SIGKILL +9 +unsupported +no"; do
   grep -Eq "^$row" <<<"$out" || fail "xsig list lacks /$row/" "$out"
 done
+grep -q "^# service: no" <<<"$out" || fail "xsig list does not say it is no service" "$out"
 echo "ci/test-wine.sh: windows suite passed"

@@ -100,7 +100,8 @@ XSIG_NORETURN XSIG_EXTERN void xsig_graceful_exit(int status);
  * when all of it is valid swap it in. xsig sends RELOADING=1 before fn, then
  * READY=1 with STATUS=reloaded or STATUS=reload failed: <err>. */
 typedef int (*xsig_reload_cb)(void *user, char *err, size_t errsize);
-/* XSIG_ENOTSUP where SIGHUP does not exist (Windows); XSIG_ESTATE when started.
+/* XSIG_ENOTSUP where SIGHUP does not exist (Windows, except in a service that
+ * xsig_service_start connected: PARAMCHANGE is SIGHUP); XSIG_ESTATE when started.
  * ctx as for xsig_graceful_start. A SIGHUP ignored at start (`nohup`) stays
  * ignored: XSIG_EIGNORED and nothing is watched, unless flags has
  * XSIG_TAKE_IGNORED; XSIG_EINVAL for an unknown flag. xsig_reload_start() is
@@ -115,7 +116,10 @@ XSIG_EXTERN int xsig_reload_stop(void);
  * Sends one datagram to $NOTIFY_SOCKET (an absolute path, or an abstract name
  * written '@name'). Returns 1 when sent, 0 when there is no socket to send to
  * ($NOTIFY_SOCKET unset or empty, or not Linux), XSIG_EINVAL for an address that
- * is too long or not a path or '@' name, XSIG_ESYS when sending fails. */
+ * is too long or not a path or '@' name, XSIG_ESYS when sending fails. In a
+ * Windows service (xsig_service_start) READY=1 reports SERVICE_RUNNING and
+ * STOPPING=1 SERVICE_STOP_PENDING to the SCM instead, and the call returns 1
+ * when the state had one of these lines. */
 XSIG_EXTERN int xsig_notify(const char *state);
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2)))

@@ -1,5 +1,6 @@
 /* xsig list: this platform's signal table and this process's dispositions. */
 #include "cli.h"
+#include "xsig/lifecycle.h"
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -17,7 +18,13 @@ static const char *const usage_list =
     "               watched: SIGKILL, SIGSTOP, fault signals)\n"
     "  PORTABLE     yes for the signals every platform delivers (SIGINT, SIGTERM)\n"
     "  DISPOSITION  what this process has for it right now: default, ignored or\n"
-    "               handled; ignored signals are inherited from the parent\n";
+    "               handled; ignored signals are inherited from the parent\n"
+#ifdef _WIN32
+    "\n"
+    "A last line says whether the process runs as a Windows service, where\n"
+    "service controls make SIGHUP, SIGUSR1, SIGTSTP and SIGCONT emulated.\n"
+#endif
+    ;
 
 static const char *support_word(xsig_support_t s) {
   switch (s) {
@@ -47,6 +54,10 @@ static const char *disposition_word(int d) {
 int cmd_list(int argc, char **argv) {
   if (cli_wants_help(argc, argv, usage_list)) return 0;
   if (argc > 0) return cli_fail(EXIT_USAGE, "list", "unexpected argument '%s'", argv[0]);
+#ifdef _WIN32
+  /* Connected first, so that the table is the one a service has. */
+  int svc = xsig_service_start("xsig", NULL);
+#endif
   int *sigs, n = cli_all_signals(&sigs);
   if (n < 0) return cli_fail(EXIT_FAILED, "list", "%s", xsig_strerror(n));
   printf("%-*s %6s  %-11s  %-8s  %s\n", NAME_WIDTH, "NAME", "NUMBER", "SUPPORT", "PORTABLE",
@@ -58,5 +69,13 @@ int cmd_list(int argc, char **argv) {
            disposition_word(xsig_disposition(s)));
   }
   free(sigs);
+#ifdef _WIN32
+  if (svc == 0) {
+    printf("# service: yes (started by the Service Control Manager)\n");
+    fflush(stdout);
+    xsig_graceful_exit(0); /* reports SERVICE_STOPPED */
+  }
+  printf("# service: no (%s)\n", xsig_strerror(svc));
+#endif
   return 0;
 }
