@@ -765,3 +765,14 @@ TEST_F(Core, ADeliveryNotYetDescribedWaitsForItsHandler) {
   EXPECT_EQ(2u, rec.events[0].count);
   EXPECT_EQ(XSIG_SRC_SELF, rec.events[0].source); // the latest delivery's
 }
+
+// xsig_service_start outside a service: POSIX has no SCM (XSIG_ENOTSUP); a
+// Windows console program was not started by one (XSIG_ENOTSVC).
+TEST(Service, StartOutsideAServiceSaysWhy) {
+#ifdef _WIN32
+  EXPECT_EQ(xsig_service_start("xsig-core-test", nullptr), XSIG_ENOTSVC);
+#else
+  EXPECT_EQ(xsig_service_start("xsig-core-test", nullptr), XSIG_ENOTSUP);
+#endif
+  EXPECT_EQ(xsig_service_active(), 0);
+}
