@@ -418,8 +418,11 @@ TEST(ChildServiceTest, ForcedExitReportsStoppedAndEndsTheProcess) {
 
 // ---------------------------------------------------------------- not a service
 
-// A console program gets XSIG_ENOTSVC (the dispatcher's 1063), and may go on
-// as one; the signals of services stay unsupported.
+// A console program gets XSIG_ENOTSVC, and may go on as one; the signals of
+// services stay unsupported. Its parent is not services.exe, so xsig does not
+// even ask the dispatcher, which under Wine would connect this process in the
+// place of a service that another test is starting at that moment (the
+// version that asked failed here so, and took PauseContinue's service).
 TEST(NotAService, ConsoleProgramGetsEnotsvcAndRunsOn) {
   long long t0 = xsigtest::now_ms();
   EXPECT_EQ(xsig_service_start("xsig-not-a-service", nullptr), XSIG_ENOTSVC);

@@ -241,6 +241,30 @@ static int await_start(HANDLE t) {
   return os_error(code ? code : ERROR_SERVICE_NOT_ACTIVE);
 }
 
+/* Whether the SCM can have started this process: 0 when it certainly did not
+ * (the parent is gone, or is a program other than services.exe, which starts
+ * every service process), 1 when it may have. Asked before the dispatcher,
+ * because the dispatcher of a process that is no service does not only fail
+ * (1063): under Wine it connects to whichever service the SCM is starting at
+ * that moment, and takes that service's place. */
+static int may_be_service(void) {
+  PROCESS_BASIC_INFORMATION pbi;
+  ULONG len = 0;
+  wchar_t path[MAX_PATH];
+  DWORD n = MAX_PATH;
+  if (NtQueryInformationProcess(GetCurrentProcess(), ProcessBasicInformation, &pbi, sizeof pbi,
+                                &len) != 0)
+    return 1;
+  HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
+                         (DWORD)pbi.InheritedFromUniqueProcessId);
+  if (!h) return GetLastError() != ERROR_INVALID_PARAMETER; /* gone, or not ours to look at */
+  int known = QueryFullProcessImageNameW(h, 0, path, &n);
+  CloseHandle(h);
+  if (!known) return 1;
+  const wchar_t *base = wcsrchr(path, L'\\');
+  return _wcsicmp(base ? base + 1 : path, L"services.exe") == 0;
+}
+
 int xsig_service_start(const char *name, const xsig_service_opts_t *opts) {
   xsig_service_opts_t o = opts ? *opts : (xsig_service_opts_t){0};
   wchar_t w[NAME_MAX_W + 1];
@@ -259,6 +283,12 @@ int xsig_service_start(const char *name, const xsig_service_opts_t *opts) {
   ReleaseSRWLockExclusive(&lock);
   if (r < 0) return r;
   HANDLE t = NULL;
+  if (!may_be_service()) {
+    AcquireSRWLockExclusive(&lock);
+    phase = NOT_SERVICE;
+    ReleaseSRWLockExclusive(&lock);
+    return XSIG_ENOTSVC;
+  }
   started = CreateEventW(NULL, TRUE, FALSE, NULL);
   ended = CreateEventW(NULL, TRUE, FALSE, NULL);
   if (!started || !ended || !(t = CreateThread(NULL, 0, dispatcher_main, NULL, 0, NULL)))
