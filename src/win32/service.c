@@ -329,8 +329,22 @@ void xsig__win32_service_changed(void) {
   ReleaseSRWLockExclusive(&lock);
 }
 
+static DWORD WINAPI report_killed(void *arg) {
+  (void)arg;
+  report_stopped(ERROR_SERVICE_SPECIFIC_ERROR, (DWORD)STATUS_CONTROL_C_EXIT);
+  return 0;
+}
+
+/* A forced exit must end the process whatever holds it: the report is an RPC
+ * to the SCM and takes our lock, so it gets a thread and a bounded wait. */
+#define KILLED_REPORT_MS 3000
+
 void xsig__win32_service_killed(void) {
-  if (active) report_stopped(ERROR_SERVICE_SPECIFIC_ERROR, (DWORD)STATUS_CONTROL_C_EXIT);
+  if (!active) return;
+  HANDLE t = CreateThread(NULL, 0, report_killed, NULL, 0, NULL);
+  if (!t) return;
+  WaitForSingleObject(t, KILLED_REPORT_MS);
+  CloseHandle(t);
 }
 
 /* One line at a time, as systemd reads them; only READY=1 and STOPPING=1 have
