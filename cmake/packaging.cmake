@@ -46,10 +46,9 @@ set(CPACK_DEBIAN_LIB_PACKAGE_SECTION libs)
 set(CPACK_DEBIAN_LIB_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY "=")
-set(CPACK_COMPONENT_LIB_DESCRIPTION
-    "one signal-handling API for POSIX and Windows (runtime library)\n"
-    "xsig counts signals in an async-signal-safe handler and runs callbacks\n"
-    "later in ordinary code, from xsig_dispatch, xsig_wait or any event loop.")
+set(CPACK_COMPONENT_LIB_DESCRIPTION "The runtime library. xsig counts signals in an async-signal-safe
+handler and runs callbacks later in ordinary code, from xsig_dispatch,
+xsig_wait or any event loop.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libxsig-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
@@ -57,10 +56,8 @@ set(CPACK_DEBIAN_DEV_PACKAGE_ARCHITECTURE_ALL OFF)
 # The -dev package holds the unversioned symlink: it goes with exactly one
 # build of the runtime library.
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "${xsig_soname_pkg} (= ${xsig_deb_version})")
-set(CPACK_COMPONENT_DEV_DESCRIPTION
-    "one signal-handling API for POSIX and Windows (development files)\n"
-    "Headers, the link library, pkg-config and CMake package files and the\n"
-    "xsig(3) and xsig-lifecycle(3) manuals.")
+set(CPACK_COMPONENT_DEV_DESCRIPTION "Development files: headers, the link libraries, pkg-config and
+CMake package files, and the xsig(3) and xsig-lifecycle(3) manuals.")
 
 set(CPACK_DEBIAN_CLI_PACKAGE_NAME xsig)
 set(CPACK_DEBIAN_CLI_PACKAGE_SECTION utils)
@@ -71,8 +68,7 @@ set(CPACK_DEBIAN_CLI_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_CLI_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${CMAKE_CURRENT_BINARY_DIR})
 set(CPACK_DEBIAN_CLI_PACKAGE_DEPENDS "${xsig_soname_pkg} (>= ${xsig_deb_version})")
-set(CPACK_COMPONENT_CLI_DESCRIPTION
-    "one signal-handling API for POSIX and Windows (command-line tool)\n"
-    "xsig lists this platform's signals, sends them and waits for them.")
+set(CPACK_COMPONENT_CLI_DESCRIPTION "The xsig command-line tool: lists this platform's signals, sends
+them, waits for them, runs a program under a signal-forwarding init.")
 
 include(CPack)

@@ -332,8 +332,14 @@ static int serve_once(struct server *srv) {
   return !(srv->stopping && srv->nconns == 0);
 }
 
+static const char usage_text[] =
+    "usage: graceful_server --port N --config FILE [--grace-ms N]\n"
+    "A line-protocol TCP server on 127.0.0.1:N that drains on SIGINT/SIGTERM\n"
+    "(a second one forces the exit) and reloads FILE on SIGHUP.\n";
+
+/* Bad usage: the text on stderr, status 2. --help asks for it: stdout, 0. */
 static int usage(void) {
-  fprintf(stderr, "usage: graceful_server --port N --config FILE [--grace-ms N]\n");
+  fputs(usage_text, stderr);
   return 2;
 }
 
@@ -341,6 +347,12 @@ int main(int argc, char **argv) {
   static struct server srv;
   int port = -1, grace_ms = 0;
   char err[256];
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      fputs(usage_text, stdout);
+      return 0;
+    }
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--port") == 0)
       port = atoi(argv[i + 1]);

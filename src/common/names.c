@@ -258,7 +258,7 @@ const char *xsig_platform(void) {
 }
 
 #define XSIG__STR2(x) #x
-#define XSIG__STR(x) XSIG__STR2(x)
+#define XSIG__STR(x)  XSIG__STR2(x)
 /* Built from the header's macros, so the library's answer is the version it
  * was compiled as; a program compares it with its own XSIG_VERSION_* to see
  * which library it got at run time. */
