@@ -24,8 +24,16 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_SHARED_LI
   -DXSIG_BUILD_TESTS=OFF -DXSIG_TEST_EXAMPLES=ON -DXSIG_REQUIRE_INTEGRATIONS=ON \
   -DCMAKE_C_FLAGS="-Werror" >/dev/null
 cmake --build "$build" -j "$jobs" >/dev/null
-rm -f "$build"/*.deb "$build"/*.tar.gz
-(cd "$build" && cpack -G "DEB;TGZ" >/dev/null)
+rm -f "$build"/*.deb
+(cd "$build" && cpack -G DEB >/dev/null)
+# The .tar.gz unpacks anywhere: plain lib/ and the relative RPATH, so it is a
+# build of its own (the library and the CLI only).
+tbuild=$root/build-ci/pkg-tgz
+cmake -S "$root" -B "$tbuild" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DXSIG_ALSO_STATIC=ON \
+  -DCMAKE_INSTALL_LIBDIR=lib -DXSIG_BUILD_TESTS=OFF -DXSIG_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$tbuild" -j "$jobs" >/dev/null
+rm -f "$tbuild"/*.tar.gz
+(cd "$tbuild" && cpack -G TGZ >/dev/null)
 
 echo "=== package: manuals"
 bash ci/manlint.sh
@@ -44,7 +52,11 @@ debs=("$build/libxsig0_${ver}-1_$arch.deb" "$build/libxsig-dev_${ver}-1_$arch.de
 for d in "${debs[@]}"; do [ -f "$d" ] || { echo "package.sh: missing $d" >&2; exit 1; }; done
 field() { dpkg-deb -f "$1" "$2"; }
 check() { [ "$1" = "$2" ] || { echo "package.sh: $3: '$1', want '$2'" >&2; exit 1; }; }
-has() { dpkg-deb -c "$1" | grep -q " \./$2\( \|$\)" || { echo "package.sh: $1 lacks $2" >&2; exit 1; }; }
+has() { # deb path; grep -q on a pipe would cut dpkg-deb off (SIGPIPE)
+  local list
+  list=$(dpkg-deb -c "$1")
+  grep -q " \./$2\( \|$\)" <<<"$list" || { echo "package.sh: $1 lacks $2" >&2; exit 1; }
+}
 multi=usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 check "$(field "${debs[0]}" Package)" libxsig0 "runtime package name"
 check "$(dpkg-deb --ctrl-tarfile "${debs[0]}" | tar -xO ./shlibs)" "libxsig 0 libxsig0 (= ${ver}-1)" "shlibs"
@@ -60,10 +72,20 @@ field "${debs[2]}" Depends | grep -q "^libxsig0 (>= ${ver}-1), libc6 (>= " ||
   { echo "package.sh: xsig Depends: $(field "${debs[2]}" Depends)" >&2; exit 1; }
 has "${debs[2]}" usr/bin/xsig
 has "${debs[2]}" usr/share/man/man1/xsig.1
-tgz=$build/xsig-$ver-Linux.tar.gz
-for f in bin/xsig "lib/${multi#usr/lib/}/libxsig.so.0" include/xsig/xsig.h share/man/man1/xsig.1; do
-  tar -tzf "$tgz" | grep -q "^xsig-$ver-Linux/$f$" || { echo "package.sh: $tgz lacks $f" >&2; exit 1; }
+tgz=$tbuild/xsig-$ver-Linux.tar.gz
+tlist=$(tar -tzf "$tgz")
+for f in bin/xsig lib/libxsig.so.0 lib/libxsig.a lib/pkgconfig/xsig.pc include/xsig/xsig.h \
+  share/man/man1/xsig.1 share/man/man3/xsig.3; do
+  grep -q "^xsig-$ver-Linux/$f$" <<<"$tlist" || { echo "package.sh: $tgz lacks $f" >&2; exit 1; }
 done
+# Unpacked in a fresh directory, its CLI runs with its own library.
+unpacked=$(mktemp -d /tmp/xsig-tgz-XXXXXX)
+tar -xzf "$tgz" -C "$unpacked"
+out=$(env -u LD_LIBRARY_PATH "$unpacked/xsig-$ver-Linux/bin/xsig" --version) &&
+  ldd "$unpacked/xsig-$ver-Linux/bin/xsig" | grep -q "$unpacked/xsig-$ver-Linux/bin/../lib/libxsig.so.0" ||
+  { echo "package.sh: the unpacked .tar.gz's xsig does not run with its own library" >&2; exit 1; }
+rm -rf "$unpacked"
+check "$out" "xsig $ver ($(uname -s | tr A-Z a-z))" "unpacked xsig --version"
 
 if [ $dpkg_test = 1 ]; then
   echo "=== package: dpkg -i, consumers, dpkg -r"
