@@ -42,5 +42,6 @@ if [ "$what" != --windows-only ]; then
 fi
 if [ "$what" != --native-only ]; then
   bash ci/test-wine.sh
+  bash ci/package-windows.sh # the .zip, run under the prefix test-wine.sh made
 fi
 echo "ci/test.sh: all suites passed"
