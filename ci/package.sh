@@ -81,9 +81,10 @@ done
 # Unpacked in a fresh directory, its CLI runs with its own library.
 unpacked=$(mktemp -d /tmp/xsig-tgz-XXXXXX)
 tar -xzf "$tgz" -C "$unpacked"
-out=$(env -u LD_LIBRARY_PATH "$unpacked/xsig-$ver-Linux/bin/xsig" --version) &&
-  ldd "$unpacked/xsig-$ver-Linux/bin/xsig" | grep -q "$unpacked/xsig-$ver-Linux/bin/../lib/libxsig.so.0" ||
-  { echo "package.sh: the unpacked .tar.gz's xsig does not run with its own library" >&2; exit 1; }
+out=$(env -u LD_LIBRARY_PATH "$unpacked/xsig-$ver-Linux/bin/xsig" --version)
+libs=$(env -u LD_LIBRARY_PATH ldd "$unpacked/xsig-$ver-Linux/bin/xsig")
+grep -q "$unpacked/xsig-$ver-Linux/bin/../lib/libxsig.so.0" <<<"$libs" ||
+  { echo "package.sh: the unpacked .tar.gz's xsig does not use its own library: $libs" >&2; exit 1; }
 rm -rf "$unpacked"
 check "$out" "xsig $ver ($(uname -s | tr A-Z a-z))" "unpacked xsig --version"
 
