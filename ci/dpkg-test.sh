@@ -106,6 +106,11 @@ uses_system_lib() { # exe; /lib may be a link to /usr/lib (merged /usr): compare
   [ -n "$got" ] && [ "$(readlink -f "$got")" = "$(readlink -f "$so")" ] ||
     { ldd "$1" >&2; echo "dpkg-test.sh: $1 does not use $so" >&2; exit 1; }
 }
+not_shared() { # exe: linked with libxsig.a
+  local libs
+  libs=$(ldd "$1")
+  if grep -q libxsig <<<"$libs"; then echo "dpkg-test.sh: $1 links libxsig.so" >&2; exit 1; fi
+}
 
 # pkg-config finds the system .pc with no path given: the -dev package put it
 # where pkg-config looks.
@@ -114,19 +119,24 @@ uses_system_lib() { # exe; /lib may be a link to /usr/lib (merged /usr): compare
 cc -std=c11 -Wall -Werror -o "$tmp/consumer-pc" "$tmp/consumer.c" $(pkg-config --cflags --libs xsig)
 uses_system_lib "$tmp/consumer-pc"
 run "$tmp/consumer-pc"
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Werror -o "$tmp/consumer-pc-static" "$tmp/consumer.c" $(pkg-config --cflags --libs xsig-static)
+not_shared "$tmp/consumer-pc-static"
+run "$tmp/consumer-pc-static"
 
 cmake -S "$tmp" -B "$tmp/build" >"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log" >&2; exit 1; }
 cmake --build "$tmp/build" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; exit 1; }
 uses_system_lib "$tmp/build/consumer"
 run "$tmp/build/consumer"
-ldd "$tmp/build/consumer_static" | grep -q libxsig && { echo "dpkg-test.sh: consumer_static links libxsig.so" >&2; exit 1; }
+not_shared "$tmp/build/consumer_static"
 run "$tmp/build/consumer_static"
 
 # The installed CLI: found on PATH, runs with the system library, has its manual.
 [ "$(command -v xsig)" = /usr/bin/xsig ] || { echo "dpkg-test.sh: xsig is not /usr/bin/xsig" >&2; exit 1; }
 uses_system_lib /usr/bin/xsig
 xsig --version | grep -q "^xsig ${ver%%-*} " || { echo "dpkg-test.sh: xsig --version" >&2; exit 1; }
-xsig names | grep -qw SIGTERM || { echo "dpkg-test.sh: xsig names" >&2; exit 1; }
+names=$(xsig names)
+grep -qw SIGTERM <<<"$names" || { echo "dpkg-test.sh: xsig names" >&2; exit 1; }
 for m in man1/xsig.1 man3/xsig.3 man3/xsig-lifecycle.3; do
   [ -s "/usr/share/man/$m" ] || { echo "dpkg-test.sh: no /usr/share/man/$m" >&2; exit 1; }
 done

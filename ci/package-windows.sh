@@ -29,7 +29,8 @@ trap 'rm -rf "$tmp"' EXIT
 python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$zip" "$tmp"
 top=$tmp/xsig-$ver-windows-x86_64
 for f in bin/xsig.exe bin/libxsig.dll lib/libxsig.dll.a lib/libxsig.a include/xsig/xsig.h \
-  include/xsig/lifecycle.h lib/pkgconfig/xsig.pc lib/cmake/xsig/xsigConfig.cmake share/man/man1/xsig.1; do
+  include/xsig/lifecycle.h lib/pkgconfig/xsig.pc lib/pkgconfig/xsig-static.pc lib/cmake/xsig/xsigConfig.cmake \
+  share/man/man1/xsig.1; do
   [ -f "$top/$f" ] || { echo "package-windows.sh: the zip lacks $f" >&2; exit 1; }
 done
 # The DLL and the program need nothing from mingw beside them.
@@ -69,10 +70,14 @@ int main(void) {
 }
 EOF
 # Beside the DLL, as a Windows program finds it.
-$cc -std=c11 -Wall -Werror -DXSIG_SHARED -I"$top/include" -o "$top/bin/consumer-dll.exe" "$tmp/consumer.c" \
-  -L"$top/lib" -lxsig -static-libgcc
-$cc -std=c11 -Wall -Werror -I"$top/include" -o "$tmp/consumer-static.exe" "$tmp/consumer.c" \
-  "$top/lib/libxsig.a" -lws2_32 -lntdll -static
+# The flags come from the zip's own .pc files (xsig: the DLL, with
+# XSIG_SHARED; xsig-static: libxsig.a and its system libraries).
+pc() { PKG_CONFIG_LIBDIR=$top/lib/pkgconfig PKG_CONFIG_PATH= pkg-config "$@"; }
+# shellcheck disable=SC2046
+$cc -std=c11 -Wall -Werror -o "$top/bin/consumer-dll.exe" "$tmp/consumer.c" $(pc --cflags --libs xsig) \
+  -static-libgcc
+# shellcheck disable=SC2046
+$cc -std=c11 -Wall -Werror -o "$tmp/consumer-static.exe" "$tmp/consumer.c" $(pc --cflags --libs xsig-static) -static
 [[ $'\n'$(imports "$top/bin/consumer-dll.exe")$'\n' == *$'\nlibxsig.dll\n'* ]] ||
   { echo "package-windows.sh: consumer-dll.exe does not use libxsig.dll" >&2; exit 1; }
 

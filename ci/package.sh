@@ -63,7 +63,7 @@ check "$(dpkg-deb --ctrl-tarfile "${debs[0]}" | tar -xO ./shlibs)" "libxsig 0 li
 field "${debs[0]}" Depends | grep -q '^libc6 (>= ' || { echo "package.sh: libxsig0 does not depend on libc6" >&2; exit 1; }
 has "${debs[0]}" "$multi/libxsig.so.0 -> libxsig.so.$ver"
 check "$(field "${debs[1]}" Depends)" "libxsig0 (= ${ver}-1)" "libxsig-dev Depends"
-for f in usr/include/xsig/xsig.h usr/include/xsig/lifecycle.h "$multi/libxsig.a" "$multi/pkgconfig/xsig.pc" \
+for f in usr/include/xsig/xsig.h usr/include/xsig/lifecycle.h "$multi/libxsig.a" "$multi/pkgconfig/xsig.pc" "$multi/pkgconfig/xsig-static.pc" \
   "$multi/cmake/xsig/xsigConfig.cmake" usr/share/man/man3/xsig.3 usr/share/man/man3/xsig-lifecycle.3; do
   has "${debs[1]}" "$f"
 done
