@@ -92,8 +92,10 @@ wine cmd /c exit >/dev/null 2>&1 || true
 check() { # want command...
   local want=$1 out
   shift
-  out=$(timeout 120 wine "$@" </dev/null 2>&1 | tr -d '\r') || { echo "package-windows.sh: $* failed: $out" >&2; exit 1; }
-  [ "$out" = "$want" ] || { echo "package-windows.sh: $* said '$out', want '$want'" >&2; exit 1; }
+  out=$(timeout 120 wine "$@" </dev/null 2>"$tmp/stderr" | tr -d '\r') ||
+    { echo "package-windows.sh: $* failed: $out $(cat "$tmp/stderr")" >&2; exit 1; }
+  [ "$out" = "$want" ] ||
+    { echo "package-windows.sh: $* said '$out', want '$want' ($(cat "$tmp/stderr"))" >&2; exit 1; }
 }
 check "xsig $ver (windows)" "$top/bin/xsig.exe" --version
 check "consumer ok $ver windows" "$top/bin/consumer-dll.exe"
