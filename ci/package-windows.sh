@@ -12,6 +12,7 @@ root=$PWD
 build=$root/build-ci/pkg-zip
 jobs=$(nproc 2>/dev/null || echo 2)
 start=$(date +%s)
+bash ci/deps.sh windows # a no-op when ci/test.sh has run it
 cc=x86_64-w64-mingw32-gcc-posix
 
 echo "=== package: windows .zip"

@@ -16,6 +16,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 dpkg_test=1
 [ "${1:-}" = --no-dpkg ] && dpkg_test=0
 start=$(date +%s)
+bash ci/deps.sh native # a no-op when ci/test.sh has run it
 
 echo "=== package: build"
 # Prefix /usr, multiarch libdir and no RPATH: what a Debian package holds.
