@@ -20,7 +20,7 @@ run_native() { # compiler mode
   esac
   echo "=== native: $cc $mode"
   cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
+    -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" -DXSIG_REQUIRE_INTEGRATIONS=ON \
     -DCMAKE_C_FLAGS="$flags -Werror" -DCMAKE_CXX_FLAGS="$flags" \
     -DCMAKE_EXE_LINKER_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="$flags" >/dev/null
   cmake --build "$dir" -j "$jobs" >/dev/null
@@ -34,11 +34,14 @@ run_native() { # compiler mode
 }
 
 if [ "$what" != --windows-only ]; then
+  # Packages (dpkg -i as root), manuals, ABI and the integration examples.
+  bash ci/package.sh
   for cc in gcc clang; do
     for mode in plain asan tsan; do run_native "$cc" "$mode"; done
   done
 fi
 if [ "$what" != --native-only ]; then
   bash ci/test-wine.sh
+  bash ci/package-windows.sh # the .zip, run under the prefix test-wine.sh made
 fi
 echo "ci/test.sh: all suites passed"

@@ -338,9 +338,16 @@ static int serve_once(struct server *srv) {
   return !(srv->stopping && srv->nconns == 0);
 }
 
+static const char usage_text[] =
+    "usage: graceful_server --port N --config FILE [--grace-ms N] [--service NAME]\n"
+    "A line-protocol TCP server on 127.0.0.1:N that drains on SIGINT/SIGTERM\n"
+    "(a second one forces the exit) and reloads FILE on SIGHUP.\n"
+    "--service NAME: on Windows, run as the service NAME when the SCM started\n"
+    "the program (STOP drains, PARAMCHANGE reloads); otherwise as a console program.\n";
+
+/* Bad usage: the text on stderr, status 2. --help asks for it: stdout, 0. */
 static int usage(void) {
-  fprintf(stderr,
-          "usage: graceful_server --port N --config FILE [--grace-ms N] [--service NAME]\n");
+  fputs(usage_text, stderr);
   return 2;
 }
 
@@ -349,6 +356,12 @@ int main(int argc, char **argv) {
   int port = -1, grace_ms = 0;
   const char *service = NULL;
   char err[256];
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      fputs(usage_text, stdout);
+      return 0;
+    }
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--port") == 0)
       port = atoi(argv[i + 1]);

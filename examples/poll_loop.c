@@ -3,6 +3,7 @@
  * Try: ./poll_loop, then kill -USR1 <pid> a few times, then Ctrl+C. */
 #include "xsig/xsig.h"
 #include <stdio.h>
+#include <string.h>
 #ifdef _WIN32
 #include <winsock2.h>
 #define poll WSAPoll
@@ -19,7 +20,14 @@ static void on_signal(const xsig_event_t *ev, void *user) {
   if (ev->signum == SIGINT || ev->signum == SIGTERM) done = 1;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc > 1) {
+    int help = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
+    fputs("usage: poll_loop\n"
+          "Prints each SIGINT, SIGTERM and SIGUSR1 it gets; SIGINT or SIGTERM ends it.\n",
+          help ? stdout : stderr);
+    return help ? 0 : 2;
+  }
   if (xsig_init() < 0) return 1;
   xsig_watch(NULL, SIGINT, on_signal, NULL, 0, NULL);
   xsig_watch(NULL, SIGTERM, on_signal, NULL, 0, NULL);

@@ -1,8 +1,12 @@
 // The installed tree works for a consumer: the project is configured, built and
 // installed into a temporary prefix (static and shared), then a tiny C program
 // is built against it with find_package(xsig CONFIG) and with pkg-config, and
-// run. The shared library must export only the xsig_ API.
+// run. The shared library must export only the xsig_ API. With shared
+// libraries the installed CLI runs from the temporary prefix with no help from
+// the environment (its RPATH is relative), and the manuals are installed.
 #include <gtest/gtest.h>
+
+#include "xsig/xsig.h"
 
 #include <climits>
 #include <cstdlib>
@@ -56,6 +60,7 @@ bool exists(const std::string &path) {
 const char *const consumer_c = R"(#define _POSIX_C_SOURCE 200809L
 #include <xsig/xsig.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 static int got;
@@ -68,6 +73,9 @@ static void on_usr1(const xsig_event_t *ev, void *user) {
 }
 
 int main(void) {
+  char v[32];
+  snprintf(v, sizeof v, "%d.%d.%d", XSIG_VERSION_MAJOR, XSIG_VERSION_MINOR, XSIG_VERSION_PATCH);
+  if (strcmp(xsig_version(), v) != 0) return 9;
   if (xsig_init() != 0) return 10;
   if (xsig_watch(NULL, SIGUSR1, on_usr1, NULL, 0, NULL) != 0) return 11;
   if (xsig_disposition(SIGUSR1) != XSIG_DISP_XSIG) return 12;
@@ -109,14 +117,15 @@ protected:
       std::printf("kept %s for a look\n", dir_.c_str());
   }
 
-  void build_and_install(bool shared) {
+  void build_and_install(bool shared, bool tools = false) {
     std::string build = dir_ + "/build";
     Out o = sh("cmake -S " + q(XSIG_TEST_SOURCE_DIR) + " -B " + q(build) +
                " -DCMAKE_C_COMPILER=" + q(XSIG_TEST_C_COMPILER) +
                " -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS= -DCMAKE_EXE_LINKER_FLAGS="
                " -DCMAKE_SHARED_LINKER_FLAGS= -DBUILD_SHARED_LIBS=" +
                (shared ? "ON" : "OFF") +
-               " -DXSIG_BUILD_TESTS=OFF -DXSIG_BUILD_TOOLS=OFF -DXSIG_BUILD_EXAMPLES=OFF"
+               " -DXSIG_BUILD_TESTS=OFF -DXSIG_BUILD_TOOLS=" + (tools ? "ON" : "OFF") +
+               " -DXSIG_BUILD_EXAMPLES=OFF"
                " -DXSIG_BUILD_BENCH=OFF -DCMAKE_INSTALL_LIBDIR=lib -DCMAKE_INSTALL_PREFIX=" +
                q(prefix_));
     ASSERT_EQ(o.code, 0) << o.text;
@@ -130,6 +139,9 @@ protected:
     EXPECT_TRUE(exists(libdir_ + "/cmake/xsig/xsigConfigVersion.cmake"));
     EXPECT_TRUE(exists(libdir_ + (shared ? "/libxsig.so" : "/libxsig.a")));
     EXPECT_EQ(exists(libdir_ + "/libxsig.so"), shared);
+    EXPECT_TRUE(exists(prefix_ + "/share/man/man3/xsig.3"));
+    EXPECT_TRUE(exists(prefix_ + "/share/man/man3/xsig-lifecycle.3"));
+    EXPECT_EQ(exists(prefix_ + "/share/man/man1/xsig.1"), tools);
     write_file(dir_ + "/consumer.c", consumer_c);
     write_file(dir_ + "/CMakeLists.txt", consumer_cmake);
   }
@@ -204,6 +216,33 @@ protected:
       EXPECT_EQ(exported.count(api), 1u) << api;
   }
 
+  // The installed CLI finds the installed libxsig.so.0 through its relative
+  // RPATH, wherever the prefix is, and after the prefix is moved (last: the
+  // prefix is gone afterwards).
+  void expect_cli_runs_from_any_prefix() {
+    std::string xsig = prefix_ + "/bin/xsig";
+    ASSERT_TRUE(exists(xsig));
+    Out o = sh("readelf -d " + q(xsig));
+    EXPECT_NE(o.text.find("[$ORIGIN/../lib]"), std::string::npos) << o.text;
+    // Nothing in the environment points at the prefix.
+    std::string clean = "env -u LD_LIBRARY_PATH -u LD_PRELOAD ";
+    o = sh(clean + "ldd " + q(xsig));
+    EXPECT_NE(o.text.find(prefix_ + "/bin/../lib/libxsig.so.0"), std::string::npos) << o.text;
+    o = sh(clean + q(xsig) + " --version");
+    EXPECT_EQ(o.code, 0) << o.text;
+    EXPECT_EQ(o.text.rfind(std::string("xsig ") + xsig_version() + " (", 0), 0u) << o.text;
+    o = sh(clean + q(xsig) + " names");
+    EXPECT_EQ(o.code, 0) << o.text;
+    EXPECT_NE(o.text.find("SIGTERM"), std::string::npos) << o.text;
+    // A moved prefix still works: the path is relative to the program.
+    std::string moved = dir_ + "/moved";
+    ASSERT_EQ(sh("mv " + q(prefix_) + " " + q(moved)).code, 0);
+    o = sh(clean + q(moved + "/bin/xsig") + " --version");
+    EXPECT_EQ(o.code, 0) << o.text;
+    o = sh(clean + "ldd " + q(moved + "/bin/xsig"));
+    EXPECT_NE(o.text.find(moved + "/bin/../lib/libxsig.so.0"), std::string::npos) << o.text;
+  }
+
   std::string dir_, prefix_, libdir_;
 };
 
@@ -213,11 +252,31 @@ TEST_F(Install, StaticLibraryServesBothConsumers) {
   ASSERT_NO_FATAL_FAILURE(consume_with_pkg_config(false));
 }
 
-TEST_F(Install, SharedLibraryExportsOnlyTheApiAndServesBothConsumers) {
-  ASSERT_NO_FATAL_FAILURE(build_and_install(true));
+TEST_F(Install, SharedLibraryExportsOnlyTheApiAndServesBothConsumersAndTheCli) {
+  ASSERT_NO_FATAL_FAILURE(build_and_install(true, true));
   expect_exports_only_api();
   ASSERT_NO_FATAL_FAILURE(consume_with_cmake(true));
   ASSERT_NO_FATAL_FAILURE(consume_with_pkg_config(true));
+  ASSERT_NO_FATAL_FAILURE(expect_cli_runs_from_any_prefix());
+}
+
+// One version everywhere: the header's macros (the source of truth), what the
+// library says, CMake's project version (read from the header) and the .pc
+// file generated from it.
+TEST(Version, HeaderLibraryCMakeAndPkgConfigAgree) {
+  std::string v = std::to_string(XSIG_VERSION_MAJOR) + "." + std::to_string(XSIG_VERSION_MINOR) +
+                  "." + std::to_string(XSIG_VERSION_PATCH);
+  EXPECT_EQ(v, xsig_version());
+  std::ifstream cache(std::string(XSIG_TEST_BINARY_DIR) + "/CMakeCache.txt");
+  std::string line, cmake_version, pc_version;
+  while (std::getline(cache, line))
+    if (line.rfind("CMAKE_PROJECT_VERSION:STATIC=", 0) == 0)
+      cmake_version = line.substr(line.find('=') + 1);
+  EXPECT_EQ(cmake_version, v);
+  std::ifstream pc(std::string(XSIG_TEST_BINARY_DIR) + "/xsig.pc");
+  while (std::getline(pc, line))
+    if (line.rfind("Version: ", 0) == 0) pc_version = line.substr(9);
+  EXPECT_EQ(pc_version, v);
 }
 
 } // namespace

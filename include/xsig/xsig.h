@@ -28,6 +28,15 @@ extern "C" {
 #define XSIG_EXTERN
 #endif
 
+/* ---- version: these three lines are the one source of truth (CMakeLists.txt
+ * reads its project version from them). xsig_version() is the version of the
+ * library actually loaded, "MAJOR.MINOR.PATCH"; the macros are the header's.
+ * The soname's number is MAJOR (docs/ABI.md). */
+#define XSIG_VERSION_MAJOR 0
+#define XSIG_VERSION_MINOR 2
+#define XSIG_VERSION_PATCH 0
+XSIG_EXTERN const char *xsig_version(void);
+
 /* Signal numbers are the platform's own (SIGINT, SIGTERM...). On Windows the
  * header also defines the POSIX names the CRT lacks (SIGHUP, SIGQUIT, SIGKILL,
  * SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD, SIGPIPE, SIGWINCH...), with the Linux

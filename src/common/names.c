@@ -257,6 +257,16 @@ const char *xsig_platform(void) {
   return xsig__os_platform();
 }
 
+#define XSIG__STR2(x) #x
+#define XSIG__STR(x)  XSIG__STR2(x)
+/* Built from the header's macros, so the library's answer is the version it
+ * was compiled as; a program compares it with its own XSIG_VERSION_* to see
+ * which library it got at run time. */
+const char *xsig_version(void) {
+  return XSIG__STR(XSIG_VERSION_MAJOR) "." XSIG__STR(XSIG_VERSION_MINOR) "." XSIG__STR(
+      XSIG_VERSION_PATCH);
+}
+
 int xsig_has(xsig_feature_t f) {
   return xsig__os_has(f);
 }
