@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and the tests need; does nothing when
 # they are all present. Usage: ci/deps.sh [native|windows|bench]...
 set -euo pipefail
-want=(cmake make gcc g++ clang googletest util-linux procps python3 pkg-config)
+want=(cmake make gcc g++ clang googletest util-linux procps python3 pkg-config tini)
 for set in "$@"; do
   case "$set" in
     native) ;;

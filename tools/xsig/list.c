@@ -2,12 +2,13 @@
 #include "cli.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Longer than any signal name (SIGRTMAX-14), so the list stays one table. */
 #define NAME_WIDTH 12
 
 static const char *const usage_list =
-    "usage: xsig list\n"
+    "usage: xsig list [--json]\n"
     "\n"
     "Prints one line per signal this platform knows, with the columns:\n"
     "  NAME         the canonical name (SIGTERM)\n"
@@ -17,7 +18,8 @@ static const char *const usage_list =
     "               watched: SIGKILL, SIGSTOP, fault signals)\n"
     "  PORTABLE     yes for the signals every platform delivers (SIGINT, SIGTERM)\n"
     "  DISPOSITION  what this process has for it right now: default, ignored or\n"
-    "               handled; ignored signals are inherited from the parent\n";
+    "               handled; ignored signals are inherited from the parent\n"
+    "--json prints one JSON object instead (schema in docs/CLI.md).\n";
 
 static const char *support_word(xsig_support_t s) {
   switch (s) {
@@ -44,11 +46,32 @@ static const char *disposition_word(int d) {
   }
 }
 
+static void print_json(const int *sigs, int n) {
+  printf("{\"schema\":1,\"platform\":");
+  cli_json_str(xsig_platform());
+  printf(",\"signals\":[");
+  for (int i = 0; i < n; i++) {
+    int s = sigs[i];
+    printf("%s{\"name\":", i ? "," : "");
+    cli_json_str(xsig_name(s));
+    printf(",\"number\":%d,\"support\":\"%s\",\"portable\":%s,\"disposition\":\"%s\"}", s,
+           support_word(xsig_support(s)), xsig_is_portable(s) ? "true" : "false",
+           disposition_word(xsig_disposition(s)));
+  }
+  printf("]}\n");
+}
+
 int cmd_list(int argc, char **argv) {
   if (cli_wants_help(argc, argv, usage_list)) return 0;
-  if (argc > 0) return cli_fail(EXIT_USAGE, "list", "unexpected argument '%s'", argv[0]);
+  int json = argc > 0 && strcmp(argv[0], "--json") == 0;
+  if (argc > json) return cli_fail(EXIT_USAGE, "list", "unexpected argument '%s'", argv[json]);
   int *sigs, n = cli_all_signals(&sigs);
   if (n < 0) return cli_fail(EXIT_FAILED, "list", "%s", xsig_strerror(n));
+  if (json) {
+    print_json(sigs, n);
+    free(sigs);
+    return 0;
+  }
   printf("%-*s %6s  %-11s  %-8s  %s\n", NAME_WIDTH, "NAME", "NUMBER", "SUPPORT", "PORTABLE",
          "DISPOSITION");
   for (int i = 0; i < n; i++) {

@@ -131,15 +131,14 @@ static void become_reaper(void) {
         stderr);
 }
 
-static int set_pdeath(int sig) {
+static int set_pdeath(int sig, pid_t parent) {
 #if defined(__linux__) && defined(PR_SET_PDEATHSIG)
-  pid_t parent = getppid();
   if (prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) < 0) return -1;
   /* The parent may have died before the call: then nothing would come. */
   if (getppid() != parent) kill(getpid(), sig);
   return 0;
 #else
-  (void)sig;
+  (void)sig, (void)parent;
   errno = ENOSYS;
   return -1;
 #endif
@@ -250,6 +249,8 @@ static int loop(void) {
 }
 
 int run_supervise(const struct run_opts *o) {
+  /* As early as can be: a parent gone before the prctl is seen by the pid. */
+  pid_t parent = getppid();
   S.o = o;
   S.deadline_ms = -1;
   if (o->service)
@@ -263,7 +264,7 @@ int run_supervise(const struct run_opts *o) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  if (o->pdeath && set_pdeath(o->pdeath) < 0)
+  if (o->pdeath && set_pdeath(o->pdeath, parent) < 0)
     return cli_fail(EXIT_USAGE, "run", "--pdeath: %s", strerror(errno));
   become_reaper();
   int take_tty = spawn(o->argv);
