@@ -117,3 +117,28 @@ TEST(Run, PdeathIsRefusedOnWindows) {
 }
 
 } // namespace
+
+namespace {
+
+// xsig inspect on Windows: a process on the same console is seen as such, it
+// is not a service (the SCM answers under Wine), and no masks are claimed.
+TEST(Inspect, TellsConsoleAndServiceOfAProcess) {
+  own_console();
+  xsigtest::WinProc target("\"" + xsigtest::helper_path("win32_run_child") + "\" sleep", 0, false,
+                           kWaitMs);
+  ASSERT_TRUE(target.started());
+  ASSERT_TRUE(target.wait_output("ready")) << target.output();
+  xsigtest::WinProc p("\"" + xsigtest::cli_path() + "\" inspect --json " +
+                          std::to_string(target.pid()),
+                      0, false, kWaitMs);
+  ASSERT_EQ(p.wait_exit(), 0) << p.output();
+  std::string out = p.output();
+  EXPECT_NE(out.find("\"name\":\"win32_run_child.exe\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"console\":true"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"service\":false"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"masks_known\":false"), std::string::npos) << out;
+  xsigtest::WinProc gone("\"" + xsigtest::cli_path() + "\" inspect 4000000000", 0, false, kWaitMs);
+  EXPECT_EQ(gone.wait_exit(), 2) << "beyond a pid: bad usage";
+}
+
+} // namespace
