@@ -62,15 +62,16 @@ int main(int argc, char **argv) {
   }
   int n = atoi(argv[1]);
   char **av = calloc((size_t)argc + 2, sizeof *av);
+  if (!av) return 1;
   int k = 0;
   for (int i = 2; i < argc; i++) av[k++] = argv[i];
-  av[k++] = "/proc/self/exe";
-  av[k++] = "--child";
+  /* This very program as the child, by its real path (the init execs it). */
   char self[4096];
   ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
   if (len <= 0) return 1;
   self[len] = '\0';
-  av[k - 2] = self;
+  av[k++] = self;
+  av[k++] = "--child";
   int p[2];
   if (pipe(p) < 0) return 1;
   pid_t init = fork();
@@ -83,6 +84,7 @@ int main(int argc, char **argv) {
   char c;
   if (read(p[0], &c, 1) != 1) return 1;
   long long *lat = calloc((size_t)n, sizeof *lat);
+  if (!lat || n <= 0) return 2;
   for (int i = 0; i < n; i++) {
     long long t0 = now_ns();
     kill(init, SIGUSR1);
