@@ -193,6 +193,19 @@ sc_group() {
   echo "rc=$rc log=$(logof "$d")"
 }
 
+# Under a pseudo-terminal (script(1)): the child's group is the terminal's
+# foreground group, and the child leads it.
+sc_tty() {
+  local d init
+  d=$(newdir)
+  cat >"$d/tty.sh" <<'EOS'
+pg=$(ps -o pgid= -p $$ | tr -d ' '); tp=$(ps -o tpgid= -p $$ | tr -d ' ')
+if [ "$pg" = "$tp" ] && [ "$pg" = $$ ]; then echo fg=yes; else echo "fg=no pgid=$pg tpgid=$tp"; fi
+EOS
+  if [ "$1" = tini ]; then init="$tini ${tini_extra[*]} --"; else init="$xsig run --"; fi
+  script -qec "${ns[*]} $init sh $d/tty.sh" /dev/null </dev/null | tr -d '\r'
+}
+
 # Under xsig run only (tini has no such option).
 sc_grace() {
   local d
@@ -253,6 +266,7 @@ both exec-missing "rc=127" sc_exec_missing
 both exec-not-executable "rc=126" sc_exec_not_executable
 both hup-and-usr1-forwarded "rc=0 log=HUP,USR1" sc_hup_usr1
 both second-term-forwarded "rc=0 log=TERM,TERM" sc_two_terms
+both child-gets-the-terminal "fg=yes" sc_tty
 check group-g-reaches-grandchild "rc=0 log=CHILD-USR1,GRANDCHILD-USR1" \
   "$(s sc_group -g tini)" "$(s sc_group -g xsig)"
 check no-g-child-only "rc=0 log=CHILD-USR1" "$(s sc_group "" tini)" "$(s sc_group "" xsig)"
