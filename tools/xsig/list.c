@@ -10,6 +10,8 @@
 static const char *const usage_list =
     "usage: xsig list [--json]\n"
     "\n"
+    "--json prints one JSON object instead of the table (schema in docs/CLI.md).\n"
+    "\n"
     "Prints one line per signal this platform knows, with the columns:\n"
     "  NAME         the canonical name (SIGTERM)\n"
     "  NUMBER       the platform's number for it\n"
@@ -18,8 +20,7 @@ static const char *const usage_list =
     "               watched: SIGKILL, SIGSTOP, fault signals)\n"
     "  PORTABLE     yes for the signals every platform delivers (SIGINT, SIGTERM)\n"
     "  DISPOSITION  what this process has for it right now: default, ignored or\n"
-    "               handled; ignored signals are inherited from the parent\n"
-    "--json prints one JSON object instead (schema in docs/CLI.md).\n";
+    "               handled; ignored signals are inherited from the parent\n";
 
 static const char *support_word(xsig_support_t s) {
   switch (s) {
@@ -46,7 +47,10 @@ static const char *disposition_word(int d) {
   }
 }
 
-static void print_json(const int *sigs, int n) {
+/* The table as one JSON object (docs/CLI.md). */
+static int print_json(void) {
+  int *sigs, n = cli_all_signals(&sigs);
+  if (n < 0) return cli_fail(EXIT_FAILED, "list", "%s", xsig_strerror(n));
   printf("{\"schema\":1,\"platform\":");
   cli_json_str(xsig_platform());
   printf(",\"signals\":[");
@@ -59,19 +63,16 @@ static void print_json(const int *sigs, int n) {
            disposition_word(xsig_disposition(s)));
   }
   printf("]}\n");
+  free(sigs);
+  return 0;
 }
 
 int cmd_list(int argc, char **argv) {
   if (cli_wants_help(argc, argv, usage_list)) return 0;
-  int json = argc > 0 && strcmp(argv[0], "--json") == 0;
-  if (argc > json) return cli_fail(EXIT_USAGE, "list", "unexpected argument '%s'", argv[json]);
+  if (argc == 1 && strcmp(argv[0], "--json") == 0) return print_json();
+  if (argc > 0) return cli_fail(EXIT_USAGE, "list", "unexpected argument '%s'", argv[0]);
   int *sigs, n = cli_all_signals(&sigs);
   if (n < 0) return cli_fail(EXIT_FAILED, "list", "%s", xsig_strerror(n));
-  if (json) {
-    print_json(sigs, n);
-    free(sigs);
-    return 0;
-  }
   printf("%-*s %6s  %-11s  %-8s  %s\n", NAME_WIDTH, "NAME", "NUMBER", "SUPPORT", "PORTABLE",
          "DISPOSITION");
   for (int i = 0; i < n; i++) {
