@@ -2,10 +2,10 @@
 # Installs the Debian packages the build and the tests need; does nothing when
 # they are all present. Usage: ci/deps.sh [native|windows|bench]...
 set -euo pipefail
-want=(cmake make gcc g++ clang googletest util-linux procps python3 pkg-config tini)
+want=(cmake make gcc g++ clang googletest util-linux procps python3 pkg-config)
 for set in "$@"; do
   case "$set" in
-    native) ;;
+    native) want+=(tini) ;; # tests/run_compare.sh runs xsig run beside tini
     windows) want+=(mingw-w64 g++-mingw-w64-x86-64-posix gcc-mingw-w64-x86-64-posix
       g++-mingw-w64-i686-posix gcc-mingw-w64-i686-posix wine64 wine) ;;
     bench) want+=(libuv1-dev libevent-dev pkg-config strace valgrind) ;;
