@@ -32,13 +32,20 @@ static void say(const char *fmt, const char *a, unsigned long n) {
 }
 
 /* ---------------------------------------------------------------- --service
- * THE SPOT FOR THE SERVICE HELPER'S xsig_service_start(name). It is not in
- * this tree, so --service refuses with a clear error. To wire it: call
- *     int r = xsig_service_start(name);
- * here and return r. An SCM STOP then arrives as a SIGTERM watch (source
- * XSIG_SRC_SERVICE), which the stop path below already passes on; the
- * service's status (STOP_PENDING, then STOPPED with this exit code) is the
- * helper's to report. */
+ * THE SPOT FOR THE SERVICE HELPER'S xsig_service_start(). It is not in this
+ * branch's tree, so --service refuses with a clear error (status 1). With
+ * main's API (xsig.h: xsig_service_start(name, opts), xsig_service_active();
+ * lifecycle.h: xsig_notify_ready(), xsig_graceful_exit()) the wiring is:
+ *   1. here:                      return xsig_service_start(name, NULL);
+ *   2. in run_supervise, after spawn() succeeded:
+ *                                 if (xsig_service_active()) xsig_notify_ready();
+ *      (SERVICE_RUNNING)
+ *   3. at its end, instead of returning the code:
+ *                                 if (xsig_service_active()) xsig_graceful_exit(code);
+ *      (SERVICE_STOPPED with CMD's exit code)
+ * An SCM STOP then arrives as the SIGTERM watch below (source
+ * XSIG_SRC_SERVICE), is passed on like any stop, and the SCM shows
+ * STOP_PENDING until the process ends. */
 static int service_start(const char *name) {
   (void)name;
   return XSIG_ENOTSUP;
