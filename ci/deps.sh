@@ -6,7 +6,7 @@ want=(cmake make gcc g++ clang googletest util-linux procps python3 pkg-config
   libuv1-dev libevent-dev dpkg-dev file abigail-tools groff-base mandoc) # ci/package.sh
 for set in "$@"; do
   case "$set" in
-    native) ;;
+    native) want+=(tini) ;; # tests/run_compare.sh runs xsig run beside tini
     windows) want+=(mingw-w64 g++-mingw-w64-x86-64-posix gcc-mingw-w64-x86-64-posix
       g++-mingw-w64-i686-posix gcc-mingw-w64-i686-posix wine64 wine) ;;
     bench) want+=(libuv1-dev libevent-dev pkg-config strace valgrind) ;;

@@ -1,6 +1,6 @@
 /* The xsig CLI's shared parts: exit statuses, complaints, help and the
  * argument parsers every subcommand uses. Each subcommand lives in its own
- * file (list.c, names.c, send.c, wait.c) and main.c picks one by name.
+ * file (list.c, names.c, send.c, wait.c, run.c, inspect.c) and main.c picks one by name.
  *
  * Only the public API and ISO C are used, so the same files build with mingw
  * for Windows. */
@@ -34,5 +34,10 @@ int cmd_list(int argc, char **argv);
 int cmd_names(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+/* JSON output (json.c): a string with its quotes and escapes. */
+void cli_json_str(const char *s);
 
 #endif

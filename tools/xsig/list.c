@@ -3,12 +3,15 @@
 #include "xsig/lifecycle.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Longer than any signal name (SIGRTMAX-14), so the list stays one table. */
 #define NAME_WIDTH 12
 
 static const char *const usage_list =
-    "usage: xsig list\n"
+    "usage: xsig list [--json]\n"
+    "\n"
+    "--json prints one JSON object instead of the table (schema in docs/CLI.md).\n"
     "\n"
     "Prints one line per signal this platform knows, with the columns:\n"
     "  NAME         the canonical name (SIGTERM)\n"
@@ -51,8 +54,29 @@ static const char *disposition_word(int d) {
   }
 }
 
+/* The table as one JSON object (docs/CLI.md). */
+static int print_json(void) {
+  int *sigs, n = cli_all_signals(&sigs);
+  if (n < 0) return cli_fail(EXIT_FAILED, "list", "%s", xsig_strerror(n));
+  printf("{\"schema\":1,\"platform\":");
+  cli_json_str(xsig_platform());
+  printf(",\"signals\":[");
+  for (int i = 0; i < n; i++) {
+    int s = sigs[i];
+    printf("%s{\"name\":", i ? "," : "");
+    cli_json_str(xsig_name(s));
+    printf(",\"number\":%d,\"support\":\"%s\",\"portable\":%s,\"disposition\":\"%s\"}", s,
+           support_word(xsig_support(s)), xsig_is_portable(s) ? "true" : "false",
+           disposition_word(xsig_disposition(s)));
+  }
+  printf("]}\n");
+  free(sigs);
+  return 0;
+}
+
 int cmd_list(int argc, char **argv) {
   if (cli_wants_help(argc, argv, usage_list)) return 0;
+  if (argc == 1 && strcmp(argv[0], "--json") == 0) return print_json();
   if (argc > 0) return cli_fail(EXIT_USAGE, "list", "unexpected argument '%s'", argv[0]);
 #ifdef _WIN32
   /* Connected first, so that the table is the one a service has. */

@@ -4,6 +4,8 @@
  *   xsig names                         numbers and names
  *   xsig send PID SIG                  like kill(1), through xsig_send()
  *   xsig wait SIG... [--timeout SECS]  waits for one of the signals
+ *   xsig run [OPTIONS] -- CMD...       an init: spawns, forwards, reaps (docs/RUN.md)
+ *   xsig inspect [--json] PID|--self   a process's signal state, with diagnoses
  *
  * Exit status: 0 success, 1 the operation failed (no such process, not
  * permitted, an OS error), 2 bad usage (unknown command, bad signal or pid),
@@ -22,8 +24,11 @@ static const char *const usage_top =
     "usage: xsig <command> [arguments]\n"
     "\n"
     "commands:\n"
-    "  list                          this platform's signals: number, support, portability,\n"
+    "  list [--json]                 this platform's signals: number, support, portability,\n"
     "                                and their disposition in this process\n"
+    "  inspect [--json] PID|--self   what a process does with each signal (caught, ignored,\n"
+    "                                blocked, pending) and what that means\n"
+    "  run [OPTIONS] -- CMD [ARGS]   run CMD under an init that forwards signals and reaps\n"
     "  names                         the signal numbers and their names\n"
     "  send PID SIG                  send SIG to process PID (like kill(1))\n"
     "  wait SIG... [--timeout SECS]  wait for one of the signals, print it and its sender\n"
@@ -38,10 +43,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"list", cmd_list},
-    {"names", cmd_names},
-    {"send", cmd_send},
-    {"wait", cmd_wait},
+    {"list", cmd_list}, {"names", cmd_names}, {"send", cmd_send},
+    {"wait", cmd_wait}, {"run", cmd_run},     {"inspect", cmd_inspect},
 };
 
 int main(int argc, char **argv) {

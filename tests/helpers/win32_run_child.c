@@ -1,0 +1,59 @@
+/* Child program for tests/win32_run_test.cc, run under `xsig run`:
+ *
+ *   win32_run_child exit N       exit with N
+ *   win32_run_child grandchild   start "win32_run_child sleep" (a grandchild in
+ *                                the same job), print "grandchild PID", sleep
+ *   win32_run_child sleep        print "ready", sleep for good (a Ctrl+C that
+ *                                its new process group has turned off, and the
+ *                                Ctrl+Break Wine cannot make, never end it)
+ *   win32_run_child stoppable    xsig_default(SIGINT) to take Ctrl+C again,
+ *                                watch SIGINT, SIGBREAK and SIGTERM, print
+ *                                "ready", and exit 5 from the callback */
+#include "xsig/xsig.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <windows.h>
+
+static void on_stop(const xsig_event_t *ev, void *user) {
+  (void)user;
+  printf("stopped by %s\n", xsig_name(ev->signum));
+  fflush(stdout);
+  exit(5);
+}
+
+static int grandchild(const char *self) {
+  char cmd[MAX_PATH + 16];
+  snprintf(cmd, sizeof cmd, "\"%s\" sleep", self);
+  STARTUPINFOA si;
+  PROCESS_INFORMATION pi;
+  memset(&si, 0, sizeof si);
+  si.cb = sizeof si;
+  if (!CreateProcessA(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) return 2;
+  printf("grandchild %lu\n", (unsigned long)pi.dwProcessId);
+  fflush(stdout);
+  Sleep(INFINITE);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 3 && strcmp(argv[1], "exit") == 0) return atoi(argv[2]);
+  if (argc >= 2 && strcmp(argv[1], "grandchild") == 0) return grandchild(argv[0]);
+  if (argc >= 2 && strcmp(argv[1], "sleep") == 0) {
+    printf("ready\n");
+    fflush(stdout);
+    Sleep(INFINITE);
+  }
+  if (argc >= 2 && strcmp(argv[1], "stoppable") == 0) {
+    if (xsig_init() < 0 || xsig_default(SIGINT) < 0) return 3;
+    if (xsig_watch(NULL, SIGINT, on_stop, NULL, 0, NULL) < 0 ||
+        xsig_watch(NULL, SIGBREAK, on_stop, NULL, 0, NULL) < 0 ||
+        xsig_watch(NULL, SIGTERM, on_stop, NULL, 0, NULL) < 0)
+      return 3;
+    printf("ready\n");
+    fflush(stdout);
+    for (;;) xsig_wait(NULL, -1);
+  }
+  fprintf(stderr, "usage: win32_run_child exit N|grandchild|sleep|stoppable\n");
+  return 2;
+}
