@@ -9,16 +9,16 @@
 #include <unistd.h>
 
 static struct sigaction saved[XSIG__NSIG]; /* what was installed before xsig's handler */
-static _Atomic int cached_pid;
+static xsig__aint cached_pid;
 /* Linux empties a MADV_WIPEONFORK page in every child, including those made by
  * raw clone or _Fork that skip pthread_atfork, at no cost per check (the BSDs
  * do the same for minherit(INHERIT_ZERO)). A vfork child shares the page. */
 static struct wiped {
-  volatile int alive;                 /* 1 once this process has rebuilt after its fork */
-  _Atomic uint64_t early[XSIG__NSIG]; /* see xsig__os_early() */
+  volatile int alive;           /* 1 once this process has rebuilt after its fork */
+  xsig__au64 early[XSIG__NSIG]; /* see xsig__os_early() */
 } * wiped;
 /* Where no page can be wiped (no such child exists there). */
-static _Atomic uint64_t early_fallback[XSIG__NSIG];
+static xsig__au64 early_fallback[XSIG__NSIG];
 /* This thread runs chain(): a foreign handler that calls back into ours (it
  * saved ours as its "previous" before xsig saved it) is not counted twice,
  * and the two do not call each other for ever. */
@@ -84,8 +84,7 @@ static void let_cancel(int state, int type) {
 
 int xsig__os_where(void) {
   if (wiped && wiped->alive == 0) return XSIG__CHILD;
-  return getpid() == atomic_load_explicit(&cached_pid, memory_order_relaxed) ? XSIG__HERE
-                                                                             : XSIG__ALIEN;
+  return getpid() == xsig__aint_load_rlx(&cached_pid) ? XSIG__HERE : XSIG__ALIEN;
 }
 
 /* Records, wakes and chains, then returns: never a jump, so the kernel's
@@ -192,11 +191,11 @@ int xsig__os_send_group(int64_t pgid, int sig) {
 /* ---------------------------------------------------------------- fork */
 
 static void rearm(void) {
-  atomic_store(&cached_pid, (int)getpid());
+  xsig__aint_store(&cached_pid, (int)getpid());
   if (wiped) wiped->alive = 1;
 }
 
-_Atomic uint64_t *xsig__os_early(int sig) {
+xsig__au64 *xsig__os_early(int sig) {
   return wiped ? &wiped->early[sig] : &early_fallback[sig];
 }
 
@@ -270,7 +269,7 @@ void xsig__os_stop(void) {}
  * have no _Fork or raw clone that skips pthread_atfork. */
 void xsig__os_check_fork(void) {
   xsig__posix_cancel_type_back();
-  if (wiped ? wiped->alive == 1 : getpid() == atomic_load(&cached_pid)) return;
+  if (wiped ? wiped->alive == 1 : getpid() == xsig__aint_load(&cached_pid)) return;
   xsig__mask_t old;
   xsig__os_block(&old);
   xsig__after_fork_child();

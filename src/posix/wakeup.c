@@ -130,7 +130,7 @@ const xsig__slot_t *xsig__posix_waiter_of(void *uc) {
  * thread's handler writes its byte once it is done. */
 static long fast_ppoll(xsig_ctx_t *c, struct pollfd *pfd, const struct timespec *ts) {
   tls_wait_slot = xsig__ctx_slot(c);
-  atomic_signal_fence(memory_order_seq_cst);
+  xsig__signal_fence();
   pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &tls_type_before);
   tls_async = 1;
   long r = xsig__posix_ppoll(pfd, ts);
