@@ -149,7 +149,7 @@ int xsig__watched(int sig) {
 }
 
 int xsig_feed(int signum) {
-  if (signum <= 0 || signum >= XSIG__NSIG || xsig__os_reserved(signum)) return XSIG_EINVAL;
+  if (signum <= 0 || signum >= xsig__os_nsig() || xsig__os_reserved(signum)) return XSIG_EINVAL;
   xsig__mask_t old;
   xsig__os_block(&old);
   switch (xsig__os_where()) {

@@ -9,8 +9,6 @@
  * backend's xsig__os_exit_by_signal(). */
 #ifdef _WIN32
 #include <winsock2.h> /* before windows.h, which xsig_int.h includes */
-#elif !defined(_GNU_SOURCE)
-#define _GNU_SOURCE /* pipe2 */
 #endif
 #include "xsig_int.h"
 #include "xsig/lifecycle.h"

@@ -3,6 +3,7 @@
  * backend; everything else here is implemented in src/common. */
 #ifndef XSIG_INT_H
 #define XSIG_INT_H
+#include "xsig_features.h" /* first: it decides what the system headers show */
 #include "xsig/xsig.h"
 #include "xsig_atomic.h"
 #include <stdint.h>
@@ -114,6 +115,9 @@ const char *xsig__os_platform(void);
 /* Signals that exist here but are not in the common name table (Linux realtime range). */
 int xsig__os_rt_range(int *lo, int *hi); /* 1 and the inclusive range, or 0 */
 int xsig__os_reserved(int signum);       /* numbers the C library keeps for itself */
+/* One past the highest signal number this system has (at most XSIG__NSIG);
+ * async-signal-safe. */
+int xsig__os_nsig(void);
 /* For a known signal that is neither a fault signal nor SIGKILL/SIGSTOP. */
 xsig_support_t xsig__os_support(int signum);
 int xsig__os_has(xsig_feature_t f);

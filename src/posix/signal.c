@@ -8,6 +8,24 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* The system's own limit must fit xsig's fixed one (see xsig_int.h). Each of
+ * these is a constant where it exists; SIGRTMAX often is not. */
+#ifdef _NSIG
+_Static_assert(_NSIG <= XSIG__NSIG, "XSIG__NSIG is too small for this system's _NSIG");
+#endif
+#ifdef NSIG
+_Static_assert(NSIG <= XSIG__NSIG, "XSIG__NSIG is too small for this system's NSIG");
+#endif
+#ifdef _SIG_MAXSIG
+_Static_assert(_SIG_MAXSIG < XSIG__NSIG, "XSIG__NSIG is too small for this system's _SIG_MAXSIG");
+#endif
+#ifdef __SIGRTMAX
+_Static_assert(__SIGRTMAX < XSIG__NSIG, "XSIG__NSIG is too small for this system's realtime range");
+#endif
+#if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+
 static struct sigaction saved[XSIG__NSIG]; /* what was installed before xsig's handler */
 static xsig__aint cached_pid;
 /* Linux empties a MADV_WIPEONFORK page in every child, including those made by
@@ -233,6 +251,7 @@ static void fork_child(void) {
 }
 
 static void wipe_on_fork(void) {
+#if (defined(__linux__) && defined(MADV_WIPEONFORK)) || defined(INHERIT_ZERO)
   size_t len = (size_t)sysconf(_SC_PAGESIZE);
   if (len < sizeof *wiped) return;
   void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -242,13 +261,14 @@ static void wipe_on_fork(void) {
     wiped = p;
     return;
   }
-#elif defined(INHERIT_ZERO)
+#else
   if (minherit(p, len, INHERIT_ZERO) == 0) {
     wiped = p;
     return;
   }
 #endif
   munmap(p, len);
+#endif
 }
 
 static void once_start(void) {
@@ -306,6 +326,19 @@ int xsig__os_rt_range(int *lo, int *hi) {
   (void)lo, (void)hi;
   return 0;
 #endif
+}
+
+int xsig__os_nsig(void) {
+  int n = 32; /* the standard signals, where the system says nothing more */
+#if defined(_NSIG)
+  n = _NSIG;
+#elif defined(NSIG)
+  n = NSIG;
+#endif
+#ifdef SIGRTMAX
+  if (SIGRTMAX >= n && SIGRTMAX < XSIG__NSIG) n = SIGRTMAX + 1;
+#endif
+  return n < XSIG__NSIG ? n : XSIG__NSIG;
 }
 
 int xsig__os_reserved(int sig) {

@@ -1,7 +1,4 @@
 /* POSIX backend, waking side: the self-pipe, the wait, clocks and locks. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* pipe2 */
-#endif
 #include "posix_int.h"
 #include <errno.h>
 #include <fcntl.h>

@@ -187,6 +187,11 @@ int xsig__win32_sys_error(void) {
   return XSIG_ESYS;
 }
 
+/* The numbers the POSIX names in xsig.h use stay below 32. */
+int xsig__os_nsig(void) {
+  return 32;
+}
+
 int xsig__os_install(int sig) {
   int r = ensure_handler();
   if (r == 0 && sig == SIGTERM) r = xsig__win32_session_watch();
