@@ -38,6 +38,9 @@ if [ "$what" != --windows-only ]; then
     for mode in plain asan tsan; do run_native "$cc" "$mode"; done
   done
 fi
+if [ "$what" != --windows-only ]; then
+  bash ci/test-ports.sh # musl, aarch64, i686, strict POSIX, __linux__ undefined
+fi
 if [ "$what" != --native-only ]; then
   bash ci/test-wine.sh
 fi
