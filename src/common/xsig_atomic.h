@@ -1,4 +1,4 @@
-/* The few atomic operations, and the two compiler extras, that xsig needs,
+/* The few atomic operations, and the compiler extras, that xsig needs,
  * behind one small interface so that the rest of the code compiles with any
  * C11 compiler and with MSVC. Nothing outside this header may use
  * <stdatomic.h>, the Interlocked family or a compiler builtin.
@@ -253,6 +253,13 @@ static inline int xsig__ctz32(uint32_t m) {
   return i;
 #endif
 }
+#endif
+
+/* This function's frame, for the sanitizer-only code that needs it (GCC and
+ * Clang are the only compilers with AddressSanitizer builds of the POSIX
+ * backend). */
+#if defined(__GNUC__) || defined(__clang__)
+#define XSIG__FRAME_ADDRESS() ((char *)__builtin_frame_address(0))
 #endif
 
 /* Thread-local storage: MSVC spells it its own way. */

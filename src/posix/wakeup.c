@@ -324,7 +324,7 @@ static __thread void *asan_lo;
 static __thread size_t asan_size;
 
 __attribute__((no_sanitize_address, noinline)) static void forget_dead_frames(void) {
-  char *here = __builtin_frame_address(0);
+  char *here = XSIG__FRAME_ADDRESS();
   if (pthread_getattr_np(pthread_self(), &asan_attr) != 0) return;
   if (pthread_attr_getstack(&asan_attr, &asan_lo, &asan_size) == 0 && here > (char *)asan_lo &&
       here < (char *)asan_lo + asan_size)
