@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: the native suite with gcc and clang, each plain, with
-# AddressSanitizer+UndefinedBehaviorSanitizer and with ThreadSanitizer; then the
-# Windows build under Wine. Usage: ci/test.sh [--native-only|--windows-only]
+# AddressSanitizer+UndefinedBehaviorSanitizer and with ThreadSanitizer; the
+# portability matrix (ci/test-ports.sh); then the Windows build under Wine.
+# Usage: ci/test.sh [--native-only|--windows-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
