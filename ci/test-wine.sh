@@ -67,10 +67,9 @@ cmake -S "$root" -B "$dir32" -DCMAKE_TOOLCHAIN_FILE="$root/ci/mingw-w64.cmake" -
   -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST >/dev/null
 cmake --build "$dir32" -j "$jobs" >/dev/null
 # And the MSVC branch on 32-bit, where its 64-bit counters take cmpxchg8b.
-for f in src/common/*.c src/win32/*.c; do
-  i686-w64-mingw32-gcc-posix -std=c11 -Wall -Wextra -Wpedantic -Werror -DXSIG_FORCE_MSVC_ATOMICS \
-    -DXSIG_BUILDING -D_POSIX_C_SOURCE=200809L -Iinclude -fsyntax-only "$f"
-done
+printf '%s\n' src/common/*.c src/win32/*.c |
+  xargs -P "$jobs" -I{} i686-w64-mingw32-gcc-posix -std=c11 -Wall -Wextra -Wpedantic -Werror \
+    -DXSIG_FORCE_MSVC_ATOMICS -DXSIG_BUILDING -D_POSIX_C_SOURCE=200809L -Iinclude -fsyntax-only {}
 if wine "$dir32/tests/win32_support_test.exe" --gtest_list_tests >/dev/null 2>&1; then
   (cd "$dir32" && ctest -j "$jobs" --output-on-failure --timeout 300)
 else
