@@ -438,8 +438,8 @@ static void note_sigqueue(void) {
   if (!f) return;
   while (fgets(line, sizeof line, f))
     if (sscanf(line, "SigQ: %lu/%lu", &used, &max) == 2 && used >= max)
-      printf("note: this user's pending-signal queue is full (SigQ %lu/%lu): signals arrive "
-             "without sender, sigqueue() fails\n",
+      printf("note: this user's pending-signal queue is full (SigQ %lu/%lu): signals may arrive "
+             "without a sender, sigqueue() may fail for a while\n",
              used, max);
   fclose(f);
 }
