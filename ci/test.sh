@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: the native suite with gcc and clang, each plain, with
-# AddressSanitizer+UndefinedBehaviorSanitizer and with ThreadSanitizer; then the
-# Windows build under Wine. Usage: ci/test.sh [--native-only|--windows-only]
+# AddressSanitizer+UndefinedBehaviorSanitizer and with ThreadSanitizer; the
+# portability matrix (ci/test-ports.sh); then the Windows build under Wine.
+# Usage: ci/test.sh [--native-only|--windows-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -39,6 +40,9 @@ if [ "$what" != --windows-only ]; then
   for cc in gcc clang; do
     for mode in plain asan tsan; do run_native "$cc" "$mode"; done
   done
+fi
+if [ "$what" != --windows-only ]; then
+  bash ci/test-ports.sh # musl, aarch64, i686, strict POSIX, __linux__ undefined
 fi
 if [ "$what" != --native-only ]; then
   bash ci/test-wine.sh

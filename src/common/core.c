@@ -33,11 +33,11 @@ struct xsig_ctx {
   xsig__pair_t pair;
   struct wlist w[XSIG__NSIG];
   xsig_watch_t *fired; /* one-shots that fired, kept until unwatch or free (via next) */
-  _Atomic uint64_t seen[XSIG__NSIG];
-  const void *_Atomic dispatcher; /* thread that holds the dispatching role */
-  xsig_watch_t *iter;             /* next watch of the running event, kept valid by unlink */
+  xsig__au64 seen[XSIG__NSIG];
+  xsig__aptr dispatcher; /* thread that holds the dispatching role */
+  xsig_watch_t *iter;    /* next watch of the running event, kept valid by unlink */
   uint64_t seq;
-  _Atomic int doomed; /* freed while being dispatched: the dispatcher destroys it */
+  xsig__aint doomed; /* freed while being dispatched: the dispatcher destroys it */
   xsig_ctx_t *next;
 };
 
@@ -45,17 +45,17 @@ xsig__sigrec_t xsig__sigs[XSIG__NSIG];
 
 static xsig__mutex_t lock = XSIG__MUTEX_INIT;
 static xsig__cond_t idle = XSIG__COND_INIT; /* a watch's callback returned */
-static xsig__slot_t *_Atomic slots;
+static xsig__aptr slots;                    /* xsig__slot_t * */
 static int init_refs, ctx_refs, started;
 static int watchers[XSIG__NSIG]; /* contexts watching each signal */
-static xsig_ctx_t *_Atomic defctx;
+static xsig__aptr defctx;        /* xsig_ctx_t * */
 static xsig_ctx_t *ctxs;
 
 /* A thread's identity is the address of its own copy of this byte: unlike a
  * pthread_t it is the same in a fork child for the forking thread. */
-static _Thread_local char tls_me;
-static _Thread_local int tls_in_cb;
-static _Thread_local int tls_os_error;
+static XSIG__THREAD_LOCAL char tls_me;
+static XSIG__THREAD_LOCAL int tls_in_cb;
+static XSIG__THREAD_LOCAL int tls_os_error;
 #define ME ((const void *)&tls_me)
 
 void xsig__lock(void) {
@@ -79,10 +79,10 @@ int xsig_os_error(void) {
 /* Stores v into *word unless the word already describes a later delivery:
  * two handlers on two threads may finish in either order, and the words must
  * end up describing the same, latest, delivery. */
-static void describe_newest(_Atomic uint64_t *word, uint64_t v) {
-  uint64_t cur = atomic_load(word);
+static void describe_newest(xsig__au64 *word, uint64_t v) {
+  uint64_t cur = xsig__au64_load(word);
   while ((int32_t)((uint32_t)(v >> 32) - (uint32_t)(cur >> 32)) > 0 &&
-         !atomic_compare_exchange_weak(word, &cur, v)) {
+         !xsig__au64_cas_weak(word, &cur, v)) {
   }
 }
 
@@ -91,7 +91,7 @@ static void record(int sig, int64_t pid, xsig_source_t src, uint32_t native) {
   /* Counted first, then described with the delivery's number as a tag: a
    * reader that sees the tag knows the counter already includes it. seq_cst,
    * like the reads of 'dirty' and the counter: see announce(). */
-  uint64_t tag = (uint64_t)(uint32_t)(atomic_fetch_add(&r->count, 1) + 1) << 32;
+  uint64_t tag = (uint64_t)(uint32_t)(xsig__au64_add(&r->count, 1) + 1) << 32;
   describe_newest(&r->who, tag | (uint32_t)pid);
   describe_newest(&r->how, tag | (uint64_t)(native & 0xffffffu) << 8 | (uint64_t)src);
 }
@@ -102,23 +102,23 @@ static void record(int sig, int64_t pid, xsig_source_t src, uint32_t native) {
  * after. A drained byte was always claimed before the clear, so 'dirty' can
  * never stay 1 over an empty pair. */
 static void announce(xsig__slot_t *s) {
-  if (atomic_load(&s->dirty) || atomic_exchange(&s->dirty, 1)) return;
+  if (xsig__aint_load(&s->dirty) || xsig__aint_xchg(&s->dirty, 1)) return;
   /* Pairs with slot_release(): either it sees us in 'users' and waits, or we
    * see wr already gone. Both sides are seq_cst on purpose. Nothing can stop
    * us in between: handlers run with every signal blocked, xsig_feed blocks
    * them, and the poke is no cancellation point. */
-  atomic_fetch_add(&s->users, 1);
-  intptr_t wr = atomic_load(&s->wr);
+  xsig__aint_add(&s->users, 1);
+  intptr_t wr = xsig__aiptr_load(&s->wr);
   if (wr != -1) xsig__os_pair_poke(wr);
-  atomic_fetch_sub(&s->users, 1);
+  xsig__aint_add(&s->users, -1);
 }
 
 /* Returns how many live contexts watched sig, `skip` included. */
 static int wake(int sig, const xsig__slot_t *skip) {
   int n = 0;
-  xsig__slot_t *s = atomic_load_explicit(&slots, memory_order_acquire);
-  for (; s; s = atomic_load_explicit(&s->next, memory_order_acquire)) {
-    if (!xsig__maskbit(s->mask, sig) || atomic_load(&s->wr) == -1) continue;
+  xsig__slot_t *s = xsig__aptr_load_acq(&slots);
+  for (; s; s = xsig__aptr_load_acq(&s->next)) {
+    if (!xsig__maskbit(s->mask, sig) || xsig__aiptr_load(&s->wr) == -1) continue;
     n++;
     if (s != skip) announce(s);
   }
@@ -136,20 +136,20 @@ void xsig__deliver_early(int sig, int64_t pid, xsig_source_t src, uint32_t nativ
   if (sig <= 0 || sig >= XSIG__NSIG) return;
   /* Before the count: a rebuild racing a handler on another thread of the
    * child then sees one delivery too many, never one too few. */
-  atomic_fetch_add(xsig__os_early(sig), 1);
+  xsig__au64_add(xsig__os_early(sig), 1);
   record(sig, pid, src, native);
 }
 
 int xsig__watched(int sig) {
   if (sig <= 0 || sig >= XSIG__NSIG) return 0;
-  xsig__slot_t *s = atomic_load_explicit(&slots, memory_order_acquire);
-  for (; s; s = atomic_load_explicit(&s->next, memory_order_acquire))
-    if (xsig__maskbit(s->mask, sig) && atomic_load(&s->wr) != -1) return 1;
+  xsig__slot_t *s = xsig__aptr_load_acq(&slots);
+  for (; s; s = xsig__aptr_load_acq(&s->next))
+    if (xsig__maskbit(s->mask, sig) && xsig__aiptr_load(&s->wr) != -1) return 1;
   return 0;
 }
 
 int xsig_feed(int signum) {
-  if (signum <= 0 || signum >= XSIG__NSIG || xsig__os_reserved(signum)) return XSIG_EINVAL;
+  if (signum <= 0 || signum >= xsig__os_nsig() || xsig__os_reserved(signum)) return XSIG_EINVAL;
   xsig__mask_t old;
   xsig__os_block(&old);
   switch (xsig__os_where()) {
@@ -171,26 +171,27 @@ int xsig_feed(int signum) {
 static void mask_set(xsig__slot_t *s, int sig, int on) {
   uint32_t bit = 1u << (sig % 32);
   if (on)
-    atomic_fetch_or(&s->mask[sig / 32], bit);
+    xsig__au32_or(&s->mask[sig / 32], bit);
   else
-    atomic_fetch_and(&s->mask[sig / 32], ~bit);
+    xsig__au32_and(&s->mask[sig / 32], ~bit);
 }
 
 static xsig__slot_t *slot_claim(void) {
-  xsig__slot_t *s = atomic_load(&slots);
-  for (; s; s = atomic_load(&s->next)) {
+  xsig__slot_t *s = xsig__aptr_load(&slots);
+  for (; s; s = xsig__aptr_load(&s->next)) {
     int free_ = 0;
-    if (atomic_compare_exchange_strong(&s->claimed, &free_, 1)) {
-      atomic_store(&s->dirty, 0);
+    if (xsig__aint_cas(&s->claimed, &free_, 1)) {
+      xsig__aint_store(&s->dirty, 0);
       return s;
     }
   }
   s = calloc(1, sizeof *s);
   if (!s) return NULL;
-  atomic_init(&s->wr, -1);
-  atomic_init(&s->claimed, 1);
-  atomic_init(&s->next, atomic_load(&slots));
-  atomic_store_explicit(&slots, s, memory_order_release);
+  /* Not yet visible to any handler: these stores only initialise. */
+  xsig__aiptr_store(&s->wr, -1);
+  xsig__aint_store(&s->claimed, 1);
+  xsig__aptr_store(&s->next, xsig__aptr_load(&slots));
+  xsig__aptr_store_rel(&slots, s);
   return s;
 }
 
@@ -204,16 +205,16 @@ static xsig__slot_t *slot_claim(void) {
  * the slot stays claimed and the pair open for good: a leak, never a hang or
  * a byte written into a reused descriptor. */
 static int slot_release(xsig__slot_t *s) {
-  for (int i = 0; i < XSIG__MASKWORDS; i++) atomic_store(&s->mask[i], 0);
-  atomic_store(&s->wr, -1);
+  for (int i = 0; i < XSIG__MASKWORDS; i++) xsig__au32_store(&s->mask[i], 0);
+  xsig__aiptr_store(&s->wr, -1);
   uint64_t give_up = 0;
-  while (atomic_load(&s->users)) {
+  while (xsig__aint_load(&s->users)) {
     uint64_t now = xsig__os_now_ms();
     if (!give_up) give_up = now + RELEASE_WAIT_MS;
     if (now >= give_up) return -1;
     xsig__os_yield();
   }
-  atomic_store(&s->claimed, 0);
+  xsig__aint_store(&s->claimed, 0);
   return 0;
 }
 
@@ -248,7 +249,7 @@ static int ctx_open(xsig_ctx_t **out) {
     free(c);
     return XSIG_ENOMEM;
   }
-  atomic_store(&c->slot->wr, c->pair.wr);
+  xsig__aiptr_store(&c->slot->wr, c->pair.wr);
   c->next = ctxs;
   ctxs = c;
   *out = c;
@@ -304,8 +305,8 @@ static void ctx_close(xsig_ctx_t *c) {
       *p = c->next;
       break;
     }
-  if (atomic_load(&c->dispatcher)) {
-    atomic_store(&c->doomed, 1);
+  if (xsig__aptr_load(&c->dispatcher)) {
+    xsig__aint_store(&c->doomed, 1);
     xsig__os_pair_poke(c->pair.wr); /* wake a dispatcher blocked in xsig_wait() */
   } else {
     ctx_destroy(c);
@@ -317,7 +318,8 @@ void xsig__after_fork_child(void) {
     /* Forget the parent's deliveries, keep the ones the child took before it
      * got here (a _Fork child may have run for a while). */
     for (int s = 1; s < XSIG__NSIG; s++) {
-      atomic_store(&c->seen[s], atomic_load(&xsig__sigs[s].count) - atomic_load(xsig__os_early(s)));
+      xsig__au64_store(&c->seen[s],
+                       xsig__au64_load(&xsig__sigs[s].count) - xsig__au64_load(xsig__os_early(s)));
       for (xsig_watch_t *w = c->w[s].head; w; w = w->next)
         if (w->running != ME) w->running = NULL;
     }
@@ -325,14 +327,14 @@ void xsig__after_fork_child(void) {
      * new number: a stale copy of the parent's handle cannot alias it. */
     xsig__pair_t old = c->pair;
     if (xsig__os_pair_open(&c->pair) < 0) c->pair.rd = c->pair.wr = -1;
-    atomic_store(&c->slot->wr, c->pair.wr);
-    atomic_store(&c->slot->users, 0);
-    atomic_store(&c->slot->dirty, 0);
+    xsig__aiptr_store(&c->slot->wr, c->pair.wr);
+    xsig__aint_store(&c->slot->users, 0);
+    xsig__aint_store(&c->slot->dirty, 0);
     xsig__os_pair_forget(&old);
-    if (atomic_load(&c->dispatcher) != ME) atomic_store(&c->dispatcher, NULL);
+    if (xsig__aptr_load(&c->dispatcher) != ME) xsig__aptr_store(&c->dispatcher, NULL);
     if (xsig__ctx_has_pending(c)) announce(c->slot);
   }
-  for (int s = 1; s < XSIG__NSIG; s++) atomic_store(xsig__os_early(s), 0);
+  for (int s = 1; s < XSIG__NSIG; s++) xsig__au64_store(xsig__os_early(s), 0);
 }
 
 /* Every public call that takes the lock starts here: a child made by raw
@@ -350,7 +352,7 @@ int xsig_init(void) {
   if (r == 0 && init_refs == 0) {
     xsig_ctx_t *c;
     r = ctx_open(&c);
-    if (r == 0) atomic_store(&defctx, c);
+    if (r == 0) xsig__aptr_store(&defctx, c);
   }
   if (r == 0)
     init_refs++;
@@ -363,7 +365,7 @@ int xsig_init(void) {
 void xsig_shutdown(void) {
   enter();
   if (init_refs > 0 && --init_refs == 0) {
-    xsig_ctx_t *c = atomic_exchange(&defctx, NULL);
+    xsig_ctx_t *c = xsig__aptr_xchg(&defctx, NULL);
     if (c) ctx_close(c);
     engine_release();
   }
@@ -387,7 +389,7 @@ int xsig_ctx_new(xsig_ctx_t **out) {
 void xsig_ctx_free(xsig_ctx_t *c) {
   if (!c) return;
   enter();
-  if (c != atomic_load(&defctx)) { /* the default context belongs to xsig_shutdown */
+  if (c != xsig__aptr_load(&defctx)) { /* the default context belongs to xsig_shutdown */
     ctx_close(c);
     ctx_refs--;
     engine_release();
@@ -397,7 +399,7 @@ void xsig_ctx_free(xsig_ctx_t *c) {
 
 /* With the lock held. */
 static xsig_ctx_t *resolve(xsig_ctx_t *c) {
-  return c ? c : atomic_load(&defctx);
+  return c ? c : (xsig_ctx_t *)xsig__aptr_load(&defctx);
 }
 
 xsig__slot_t *xsig__ctx_slot(xsig_ctx_t *c) {
@@ -442,12 +444,12 @@ int xsig_watch(xsig_ctx_t *ctx, int sig, xsig_cb cb, void *user, unsigned flags,
      * handler is installed is always both counted and seen. One that lands
      * between baseline and interest is pending but found no interest to
      * wake, so look once more and wake the pair ourselves. */
-    atomic_store(&c->seen[sig], atomic_load(&xsig__sigs[sig].count));
+    xsig__au64_store(&c->seen[sig], xsig__au64_load(&xsig__sigs[sig].count));
     mask_set(c->slot, sig, 1);
     if (watchers[sig]++ == 0 && (r = xsig__os_install(sig)) < 0) {
       watchers[sig]--;
       mask_set(c->slot, sig, 0);
-    } else if (atomic_load(&xsig__sigs[sig].count) != atomic_load(&c->seen[sig])) {
+    } else if (xsig__au64_load(&xsig__sigs[sig].count) != xsig__au64_load(&c->seen[sig])) {
       announce(c->slot);
     }
   }
@@ -504,29 +506,17 @@ uint32_t xsig_pending(xsig_ctx_t *ctx, int sig) {
   xsig_ctx_t *c = resolve(ctx);
   uint64_t n = 0;
   if (c && xsig__maskbit(c->slot->mask, sig))
-    n = atomic_load(&xsig__sigs[sig].count) - atomic_load(&c->seen[sig]);
+    n = xsig__au64_load(&xsig__sigs[sig].count) - xsig__au64_load(&c->seen[sig]);
   xsig__unlock();
   return clamp32(n);
 }
 
-/* Lowest set bit of a non-zero word, without compiler builtins. */
-static int lowest_bit(uint32_t m) {
-  int i = 0;
-  while (!(m & 1u)) {
-    m >>= 1;
-    i++;
-  }
-  return i;
-}
-
 int xsig__ctx_has_pending(xsig_ctx_t *c) {
   for (int i = 0; i < XSIG__MASKWORDS; i++) {
-    uint32_t m = atomic_load_explicit(&c->slot->mask[i], memory_order_acquire);
+    uint32_t m = xsig__au32_load_acq(&c->slot->mask[i]);
     for (; m; m &= m - 1) {
-      int s = i * 32 + lowest_bit(m);
-      if (atomic_load_explicit(&xsig__sigs[s].count, memory_order_acquire) !=
-          atomic_load_explicit(&c->seen[s], memory_order_relaxed))
-        return 1;
+      int s = i * 32 + xsig__ctz32(m);
+      if (xsig__au64_load_acq(&xsig__sigs[s].count) != xsig__au64_load_rlx(&c->seen[s])) return 1;
     }
   }
   return 0;
@@ -552,13 +542,13 @@ static void describe(uint64_t who, uint64_t how, xsig_event_t *ev) {
  * context after it has described its delivery. */
 static int take(xsig_ctx_t *c, int s, xsig_event_t *ev) {
   xsig__sigrec_t *r = &xsig__sigs[s];
-  uint64_t seen = atomic_load_explicit(&c->seen[s], memory_order_relaxed);
-  uint64_t who = atomic_load(&r->who), how = atomic_load(&r->how);
-  uint64_t now = atomic_load(&r->count);
+  uint64_t seen = xsig__au64_load_rlx(&c->seen[s]);
+  uint64_t who = xsig__au64_load(&r->who), how = xsig__au64_load(&r->how);
+  uint64_t now = xsig__au64_load(&r->count);
   uint32_t tag = (uint32_t)(who >> 32);
   uint64_t tagged = now - (uint32_t)((uint32_t)now - tag); /* latest number <= now with that tag */
   if (now == seen || (uint32_t)(how >> 32) != tag || tagged <= seen) return 0;
-  atomic_store_explicit(&c->seen[s], now, memory_order_relaxed);
+  xsig__au64_store_rlx(&c->seen[s], now);
   *ev = (xsig_event_t){.signum = s, .count = clamp32(now - seen)};
   describe(who, how, ev);
   return 1;
@@ -568,8 +558,8 @@ static int take(xsig_ctx_t *c, int s, xsig_event_t *ev) {
 static int collect(xsig_ctx_t *c, xsig_event_t *evs) {
   int n = 0;
   for (int i = 0; i < XSIG__MASKWORDS; i++) {
-    uint32_t m = atomic_load_explicit(&c->slot->mask[i], memory_order_acquire);
-    for (; m; m &= m - 1) n += take(c, i * 32 + lowest_bit(m), &evs[n]);
+    uint32_t m = xsig__au32_load_acq(&c->slot->mask[i]);
+    for (; m; m &= m - 1) n += take(c, i * 32 + xsig__ctz32(m), &evs[n]);
   }
   return n;
 }
@@ -644,8 +634,8 @@ static int run_event(xsig_ctx_t *c, const xsig_event_t *ev) {
 static int dispatch(xsig_ctx_t *c, int drain, int *took) {
   xsig_event_t evs[XSIG__NSIG];
   /* Drain first, clear after (see announce()). */
-  if (drain || atomic_load(&c->slot->dirty)) xsig__os_pair_drain(&c->pair);
-  atomic_store(&c->slot->dirty, 0);
+  if (drain || xsig__aint_load(&c->slot->dirty)) xsig__os_pair_drain(&c->pair);
+  xsig__aint_store(&c->slot->dirty, 0);
   int n = collect(c, evs), ran = 0;
   for (int i = 0; i < n; i++) ran += run_event(c, &evs[i]);
   *took = n;
@@ -655,8 +645,8 @@ static int dispatch(xsig_ctx_t *c, int drain, int *took) {
 static int acquire(xsig_ctx_t *ctx, xsig_ctx_t **out) {
   enter();
   xsig_ctx_t *c = resolve(ctx);
-  const void *none = NULL;
-  int r = c && atomic_compare_exchange_strong(&c->dispatcher, &none, ME) ? 0 : XSIG_ESTATE;
+  void *none = NULL;
+  int r = c && xsig__aptr_cas(&c->dispatcher, &none, (void *)ME) ? 0 : XSIG_ESTATE;
   xsig__unlock();
   *out = c;
   return r;
@@ -664,8 +654,8 @@ static int acquire(xsig_ctx_t *ctx, xsig_ctx_t **out) {
 
 static void release(xsig_ctx_t *c) {
   xsig__lock();
-  atomic_store(&c->dispatcher, NULL);
-  if (c->doomed) ctx_destroy(c);
+  xsig__aptr_store(&c->dispatcher, NULL);
+  if (xsig__aint_load(&c->doomed)) ctx_destroy(c);
   xsig__unlock();
 }
 
@@ -680,7 +670,7 @@ struct call {
 
 static void role_abandoned(void *arg) {
   xsig_ctx_t *c = ((struct call *)arg)->c;
-  if (!c->doomed && xsig__ctx_has_pending(c)) announce(c->slot);
+  if (!xsig__aint_load(&c->doomed) && xsig__ctx_has_pending(c)) announce(c->slot);
   release(c);
 }
 
@@ -706,7 +696,7 @@ static void wait_body(void *arg) {
   uint64_t deadline = k->timeout_ms > 0 ? xsig__os_now_ms() + (uint64_t)k->timeout_ms : 0;
   for (;;) {
     r = dispatch(c, drain, &took);
-    if (took || c->doomed) break;
+    if (took || xsig__aint_load(&c->doomed)) break;
     int left = k->timeout_ms;
     if (k->timeout_ms > 0) {
       uint64_t now = xsig__os_now_ms();

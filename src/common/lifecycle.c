@@ -9,8 +9,6 @@
  * backend's xsig__os_exit_by_signal(). */
 #ifdef _WIN32
 #include <winsock2.h> /* before windows.h, which xsig_int.h includes */
-#elif !defined(_GNU_SOURCE)
-#define _GNU_SOURCE /* pipe2 */
 #endif
 #include "xsig_int.h"
 #include "xsig/lifecycle.h"
@@ -169,7 +167,7 @@ static int lc_wait(lc_thread_t *t, xsig_handle_t h, int timeout_ms) {
 /* ---------------------------------------------------------------- state */
 
 static xsig__mutex_t lock = XSIG__MUTEX_INIT;
-static _Atomic int stop_sig;
+static xsig__aint stop_sig;
 
 static struct graceful {
   int on;                    /* 0 off, 1 on, 2 being stopped */
@@ -180,8 +178,8 @@ static struct graceful {
   xsig_ctx_t *wctx;          /* the watchdog's own context */
   int holds_default;         /* an xsig_init() reference of ours */
   lc_thread_t thr;
-  _Atomic int user_told; /* on_stop ran */
-  _Atomic int quit;
+  xsig__aint user_told; /* on_stop ran */
+  xsig__aint quit;
   /* The watchdog thread's alone. */
   uint32_t requests;
   uint64_t counted_at; /* when the last request was counted */
@@ -197,7 +195,7 @@ static struct reload {
 } rl;
 
 int xsig_stop_requested(void) {
-  return atomic_load_explicit(&stop_sig, memory_order_acquire);
+  return xsig__aint_load_acq(&stop_sig);
 }
 
 /* Whoever sees the first request first, the watchdog or the program's own
@@ -205,7 +203,7 @@ int xsig_stop_requested(void) {
  * can finish its drain and exit. */
 static void note_stop(int sig) {
   int none = 0;
-  if (atomic_compare_exchange_strong(&stop_sig, &none, sig)) xsig_notify_stopping();
+  if (xsig__aint_cas(&stop_sig, &none, sig)) xsig_notify_stopping();
 }
 
 /* The default context must outlive our watches on it, even when the program
@@ -297,7 +295,7 @@ static void wd_main(void) {
   xsig_handle_t h = xsig_wakeup_handle(g.wctx);
   for (;;) {
     xsig_dispatch(g.wctx);
-    if (atomic_load(&g.quit)) return;
+    if (xsig__aint_load(&g.quit)) return;
     int timeout = -1;
     if (g.deadline) {
       uint64_t now = xsig__os_now_ms();
@@ -314,7 +312,7 @@ static void wd_main(void) {
 static void user_on_stop(const xsig_event_t *ev, void *user) {
   (void)user;
   note_stop(ev->signum);
-  if (!atomic_exchange(&g.user_told, 1) && g.opts.on_stop)
+  if (!xsig__aint_xchg(&g.user_told, 1) && g.opts.on_stop)
     g.opts.on_stop(xsig_stop_requested(), g.opts.user);
 }
 
@@ -364,12 +362,12 @@ int xsig_graceful_start(xsig_ctx_t *ctx, const xsig_graceful_opts_t *opts) {
   int r = XSIG_ESTATE;
   if (!g.on) {
     g.opts = opts ? *opts : (xsig_graceful_opts_t){0};
-    atomic_store(&g.user_told, 0);
+    xsig__aint_store(&g.user_told, 0);
     g.requests = 0;
     g.counted_at = 0;
     g.deadline = 0;
-    atomic_store(&g.quit, 0);
-    atomic_store(&stop_sig, 0);
+    xsig__aint_store(&g.quit, 0);
+    xsig__aint_store(&stop_sig, 0);
     r = graceful_arm(ctx);
     if (r < 0)
       graceful_undo();
@@ -388,7 +386,7 @@ int xsig_graceful_stop(void) {
   xsig__os_mutex_unlock(&lock);
   if (!mine) return r;
   /* Unlocked while joining: on_force may still run and call into us. */
-  atomic_store(&g.quit, 1);
+  xsig__aint_store(&g.quit, 1);
   lc_thread_stop(&g.thr);
   graceful_undo();
   xsig__os_mutex_lock(&lock);

@@ -1,8 +1,5 @@
 /* sd_notify without libsystemd: one datagram per message to $NOTIFY_SOCKET.
  * The protocol is only spoken on Linux; elsewhere every call reports "no socket". */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* SOCK_CLOEXEC, MSG_NOSIGNAL */
-#endif
 #include "xsig_int.h"
 #include "xsig/lifecycle.h"
 #include <errno.h>

@@ -3,24 +3,25 @@
  * backend; everything else here is implemented in src/common. */
 #ifndef XSIG_INT_H
 #define XSIG_INT_H
+#include "xsig_features.h" /* first: it decides what the system headers show */
 #include "xsig/xsig.h"
-#include <stdatomic.h>
+#include "xsig_atomic.h"
 #include <stdint.h>
 
-/* Signal numbers index flat arrays. Windows needs 32 (the POSIX names the header
- * adds go up to SIGWINCH 28); Linux needs _NSIG (65) for the realtime range. */
-#if defined(_SIG_MAXSIG) /* FreeBSD: NSIG stops at 32, realtime signals go to 126 */
-#define XSIG__NSIG (_SIG_MAXSIG + 1)
-#elif defined(NSIG) && NSIG > 32
-#define XSIG__NSIG NSIG
-#else
-#define XSIG__NSIG 32
+/* Signal numbers index flat arrays, sized by one fixed number that depends on
+ * no system header. NSIG is not POSIX, and what <signal.h> shows depends on
+ * the feature-test macros in force: in a strict build glibc gives 32 where
+ * _DEFAULT_SOURCE gives 65, so a size taken from it differed between
+ * translation units and dropped the realtime range. 129 covers every signal
+ * of every system xsig supports: Linux 64 (MIPS 128), FreeBSD 126 (its
+ * _SIG_MAXSIG is 128), NetBSD 63, illumos 72 or fewer, macOS and OpenBSD 32,
+ * Windows' 28. The memory it costs is a few kilobytes. src/posix/signal.c
+ * checks at compile time that the system's own limit fits. */
+#ifdef XSIG__NSIG
+#error "XSIG__NSIG is xsig's own, defined once here"
 #endif
+#define XSIG__NSIG      129
 #define XSIG__MASKWORDS ((XSIG__NSIG + 31) / 32)
-
-#if ATOMIC_LLONG_LOCK_FREE != 2
-#error "xsig needs lock-free 64-bit atomics: the signal handler stores through them"
-#endif
 
 /* ---- process-wide per-signal record, written from signal context.
  * The counter is 64-bit so that it never wraps in practice (2^64 deliveries);
@@ -29,21 +30,21 @@
  * reader can tell whether both words and the counter it read belong together
  * (see take() in core.c). */
 typedef struct xsig__sigrec {
-  _Atomic uint64_t count; /* deliveries ever recorded */
-  _Atomic uint64_t who;   /* tag << 32 | sender pid (uint32) */
-  _Atomic uint64_t how;   /* tag << 32 | native (24 bits) << 8 | source */
+  xsig__au64 count; /* deliveries ever recorded */
+  xsig__au64 who;   /* tag << 32 | sender pid (uint32) */
+  xsig__au64 how;   /* tag << 32 | native (24 bits) << 8 | source */
 } xsig__sigrec_t;
 extern xsig__sigrec_t xsig__sigs[XSIG__NSIG];
 
 /* ---- a context as the signal handler sees it. Slots are never freed, only
  * reused, so the handler can walk them without a lock. */
 typedef struct xsig__slot {
-  _Atomic intptr_t wr;                    /* write end (fd or SOCKET); -1 while unused or closing */
-  _Atomic unsigned users;                 /* handlers currently writing to wr */
-  _Atomic int claimed;                    /* owned by a live context */
-  _Atomic int dirty;                      /* set after each poke: the pair may hold bytes */
-  _Atomic uint32_t mask[XSIG__MASKWORDS]; /* signals this context watches */
-  struct xsig__slot *_Atomic next;
+  xsig__aiptr wr;                   /* write end (fd or SOCKET); -1 while unused or closing */
+  xsig__aint users;                 /* handlers currently writing to wr */
+  xsig__aint claimed;               /* owned by a live context */
+  xsig__aint dirty;                 /* set after each poke: the pair may hold bytes */
+  xsig__au32 mask[XSIG__MASKWORDS]; /* signals this context watches */
+  xsig__aptr next;                  /* struct xsig__slot * */
 } xsig__slot_t;
 
 /* A wakeup pair: rd is what xsig_wakeup_handle() returns; id tells the
@@ -114,6 +115,9 @@ const char *xsig__os_platform(void);
 /* Signals that exist here but are not in the common name table (Linux realtime range). */
 int xsig__os_rt_range(int *lo, int *hi); /* 1 and the inclusive range, or 0 */
 int xsig__os_reserved(int signum);       /* numbers the C library keeps for itself */
+/* One past the highest signal number this system has (at most XSIG__NSIG);
+ * async-signal-safe. */
+int xsig__os_nsig(void);
 /* For a known signal that is neither a fault signal nor SIGKILL/SIGSTOP. */
 xsig_support_t xsig__os_support(int signum);
 int xsig__os_has(xsig_feature_t f);
@@ -165,7 +169,7 @@ int xsig__os_where(void);
 /* The deliveries of signum that this fork child counted before it rebuilt
  * (xsig__deliver_early). Zero in every new child, however it was made: POSIX
  * keeps them in the page that fork wipes. */
-_Atomic uint64_t *xsig__os_early(int signum);
+xsig__au64 *xsig__os_early(int signum);
 /* Blocks every signal in this thread and disables its cancellation (libc
  * keeps its cancellation signal out of any mask) / puts both back;
  * async-signal-safe. xsig_feed runs inside them so that no handler, jump or
@@ -189,7 +193,9 @@ void xsig__os_guarded(void (*fn)(void *), void *arg, void (*undo)(void *));
  * redzones there would outlive the thread's cancellation (and trip the
  * sanitizer's own thread teardown). Frames below the guard are cleaned by
  * the backend's undo path. */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) && defined(_MSC_VER)
+#define XSIG__UNWOUND __declspec(no_sanitize_address)
+#elif defined(__SANITIZE_ADDRESS__)
 #define XSIG__UNWOUND __attribute__((no_sanitize_address))
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -216,7 +222,7 @@ void xsig__os_will_exit(int status);
 /* ---- shared helpers */
 int xsig__is_fault(int signum);
 int xsig__known(int signum); /* has a name here and is not reserved */
-static inline int xsig__maskbit(const _Atomic uint32_t *mask, int s) {
-  return (atomic_load_explicit(&mask[s / 32], memory_order_acquire) >> (s % 32)) & 1u;
+static inline int xsig__maskbit(const xsig__au32 *mask, int s) {
+  return (xsig__au32_load_acq(&mask[s / 32]) >> (s % 32)) & 1u;
 }
 #endif

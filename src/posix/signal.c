@@ -8,17 +8,35 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* The system's own limit must fit xsig's fixed one (see xsig_int.h). Each of
+ * these is a constant where it exists; SIGRTMAX often is not. */
+#ifdef _NSIG
+_Static_assert(_NSIG <= XSIG__NSIG, "XSIG__NSIG is too small for this system's _NSIG");
+#endif
+#ifdef NSIG
+_Static_assert(NSIG <= XSIG__NSIG, "XSIG__NSIG is too small for this system's NSIG");
+#endif
+#ifdef _SIG_MAXSIG
+_Static_assert(_SIG_MAXSIG < XSIG__NSIG, "XSIG__NSIG is too small for this system's _SIG_MAXSIG");
+#endif
+#ifdef __SIGRTMAX
+_Static_assert(__SIGRTMAX < XSIG__NSIG, "XSIG__NSIG is too small for this system's realtime range");
+#endif
+#if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+
 static struct sigaction saved[XSIG__NSIG]; /* what was installed before xsig's handler */
-static _Atomic int cached_pid;
+static xsig__aint cached_pid;
 /* Linux empties a MADV_WIPEONFORK page in every child, including those made by
  * raw clone or _Fork that skip pthread_atfork, at no cost per check (the BSDs
  * do the same for minherit(INHERIT_ZERO)). A vfork child shares the page. */
 static struct wiped {
-  volatile int alive;                 /* 1 once this process has rebuilt after its fork */
-  _Atomic uint64_t early[XSIG__NSIG]; /* see xsig__os_early() */
+  volatile int alive;           /* 1 once this process has rebuilt after its fork */
+  xsig__au64 early[XSIG__NSIG]; /* see xsig__os_early() */
 } * wiped;
 /* Where no page can be wiped (no such child exists there). */
-static _Atomic uint64_t early_fallback[XSIG__NSIG];
+static xsig__au64 early_fallback[XSIG__NSIG];
 /* This thread runs chain(): a foreign handler that calls back into ours (it
  * saved ours as its "previous" before xsig saved it) is not counted twice,
  * and the two do not call each other for ever. */
@@ -84,8 +102,7 @@ static void let_cancel(int state, int type) {
 
 int xsig__os_where(void) {
   if (wiped && wiped->alive == 0) return XSIG__CHILD;
-  return getpid() == atomic_load_explicit(&cached_pid, memory_order_relaxed) ? XSIG__HERE
-                                                                             : XSIG__ALIEN;
+  return getpid() == xsig__aint_load_rlx(&cached_pid) ? XSIG__HERE : XSIG__ALIEN;
 }
 
 /* Records, wakes and chains, then returns: never a jump, so the kernel's
@@ -192,11 +209,11 @@ int xsig__os_send_group(int64_t pgid, int sig) {
 /* ---------------------------------------------------------------- fork */
 
 static void rearm(void) {
-  atomic_store(&cached_pid, (int)getpid());
+  xsig__aint_store(&cached_pid, (int)getpid());
   if (wiped) wiped->alive = 1;
 }
 
-_Atomic uint64_t *xsig__os_early(int sig) {
+xsig__au64 *xsig__os_early(int sig) {
   return wiped ? &wiped->early[sig] : &early_fallback[sig];
 }
 
@@ -234,6 +251,7 @@ static void fork_child(void) {
 }
 
 static void wipe_on_fork(void) {
+#if (defined(__linux__) && defined(MADV_WIPEONFORK)) || defined(INHERIT_ZERO)
   size_t len = (size_t)sysconf(_SC_PAGESIZE);
   if (len < sizeof *wiped) return;
   void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -243,13 +261,14 @@ static void wipe_on_fork(void) {
     wiped = p;
     return;
   }
-#elif defined(INHERIT_ZERO)
+#else
   if (minherit(p, len, INHERIT_ZERO) == 0) {
     wiped = p;
     return;
   }
 #endif
   munmap(p, len);
+#endif
 }
 
 static void once_start(void) {
@@ -270,7 +289,7 @@ void xsig__os_stop(void) {}
  * have no _Fork or raw clone that skips pthread_atfork. */
 void xsig__os_check_fork(void) {
   xsig__posix_cancel_type_back();
-  if (wiped ? wiped->alive == 1 : getpid() == atomic_load(&cached_pid)) return;
+  if (wiped ? wiped->alive == 1 : getpid() == xsig__aint_load(&cached_pid)) return;
   xsig__mask_t old;
   xsig__os_block(&old);
   xsig__after_fork_child();
@@ -307,6 +326,19 @@ int xsig__os_rt_range(int *lo, int *hi) {
   (void)lo, (void)hi;
   return 0;
 #endif
+}
+
+int xsig__os_nsig(void) {
+  int n = 32; /* the standard signals, where the system says nothing more */
+#if defined(_NSIG)
+  n = _NSIG;
+#elif defined(NSIG)
+  n = NSIG;
+#endif
+#ifdef SIGRTMAX
+  if (SIGRTMAX >= n && SIGRTMAX < XSIG__NSIG) n = SIGRTMAX + 1;
+#endif
+  return n < XSIG__NSIG ? n : XSIG__NSIG;
 }
 
 int xsig__os_reserved(int sig) {

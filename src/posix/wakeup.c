@@ -1,7 +1,4 @@
 /* POSIX backend, waking side: the self-pipe, the wait, clocks and locks. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* pipe2 */
-#endif
 #include "posix_int.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -130,7 +127,7 @@ const xsig__slot_t *xsig__posix_waiter_of(void *uc) {
  * thread's handler writes its byte once it is done. */
 static long fast_ppoll(xsig_ctx_t *c, struct pollfd *pfd, const struct timespec *ts) {
   tls_wait_slot = xsig__ctx_slot(c);
-  atomic_signal_fence(memory_order_seq_cst);
+  xsig__signal_fence();
   pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &tls_type_before);
   tls_async = 1;
   long r = xsig__posix_ppoll(pfd, ts);
@@ -327,7 +324,7 @@ static __thread void *asan_lo;
 static __thread size_t asan_size;
 
 __attribute__((no_sanitize_address, noinline)) static void forget_dead_frames(void) {
-  char *here = __builtin_frame_address(0);
+  char *here = XSIG__FRAME_ADDRESS();
   if (pthread_getattr_np(pthread_self(), &asan_attr) != 0) return;
   if (pthread_attr_getstack(&asan_attr, &asan_lo, &asan_size) == 0 && here > (char *)asan_lo &&
       here < (char *)asan_lo + asan_size)

@@ -10,9 +10,9 @@
 #include <winternl.h>
 
 static INIT_ONCE handler_once = INIT_ONCE_STATIC_INIT;
-static _Atomic int handler_error;         /* GetLastError() of a failed registration */
-static _Atomic int installed[XSIG__NSIG]; /* xsig watches the signal */
-static _Atomic int swallow_break;         /* xsig_ignore(SIGBREAK) */
+static xsig__aint handler_error;         /* GetLastError() of a failed registration */
+static xsig__aint installed[XSIG__NSIG]; /* xsig watches the signal */
+static xsig__aint swallow_break;         /* xsig_ignore(SIGBREAK) */
 
 /* Threads held for close, logoff or shutdown. Nothing in xsig lets them go:
  * Windows ends the process the moment one returns, so they stay until the
@@ -21,7 +21,7 @@ static _Atomic int swallow_break;         /* xsig_ignore(SIGBREAK) */
 static SRWLOCK hold_lock = SRWLOCK_INIT;
 static CONDITION_VARIABLE hold_cond = CONDITION_VARIABLE_INIT;
 static unsigned hold_gen;
-static _Atomic int held;
+static xsig__aint held;
 
 static int ctrl_signal(DWORD type) {
   switch (type) {
@@ -43,9 +43,9 @@ static int ctrl_signal(DWORD type) {
 static void hold(void) {
   AcquireSRWLockExclusive(&hold_lock);
   unsigned gen = hold_gen;
-  held++;
+  xsig__aint_add(&held, 1);
   while (gen == hold_gen) SleepConditionVariableSRW(&hold_cond, &hold_lock, INFINITE, 0);
-  held--;
+  xsig__aint_add(&held, -1);
   ReleaseSRWLockExclusive(&hold_lock);
 }
 
@@ -70,13 +70,13 @@ BOOL WINAPI xsig__win32_console_handler(DWORD type) {
    * unwatch has removed since, and FALSE would let Windows end the process in
    * the middle of the cleanup that watch started. */
   if (!xsig__deliver(sig, -1, XSIG_SRC_CONSOLE, (uint32_t)type, NULL))
-    return sig == SIGBREAK && swallow_break;
+    return sig == SIGBREAK && xsig__aint_load(&swallow_break);
   if (sig == SIGTERM) hold();
   return TRUE;
 }
 
 int xsig__win32_held(void) {
-  return held;
+  return xsig__aint_load(&held);
 }
 
 void xsig__win32_release_held(void) {
@@ -111,7 +111,7 @@ static BOOL CALLBACK register_handler(INIT_ONCE *once, void *param, void **ctx) 
   if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
                           (LPCWSTR)(const void *)&handler_once, &self) ||
       !SetConsoleCtrlHandler(routine_a, TRUE)) {
-    handler_error = (int)GetLastError();
+    xsig__aint_store(&handler_error, (int)GetLastError());
     return TRUE;
   }
   AcquireSRWLockExclusive(&routine_lock);
@@ -122,8 +122,8 @@ static BOOL CALLBACK register_handler(INIT_ONCE *once, void *param, void **ctx) 
 
 static int ensure_handler(void) {
   InitOnceExecuteOnce(&handler_once, register_handler, NULL, NULL);
-  if (handler_error) {
-    xsig__set_os_error(handler_error);
+  if (xsig__aint_load(&handler_error)) {
+    xsig__set_os_error(xsig__aint_load(&handler_error));
     return XSIG_ESYS;
   }
   return 0;
@@ -193,21 +193,26 @@ int xsig__win32_sys_error(void) {
   return XSIG_ESYS;
 }
 
+/* The numbers the POSIX names in xsig.h use stay below 32. */
+int xsig__os_nsig(void) {
+  return 32;
+}
+
 int xsig__os_install(int sig) {
   int r = ensure_handler();
   if (r == 0 && sig == SIGTERM) r = xsig__win32_session_watch();
-  if (r == 0) installed[sig] = 1;
+  if (r == 0) xsig__aint_store(&installed[sig], 1);
   xsig__win32_service_changed();
   return r;
 }
 
 void xsig__os_uninstall(int sig) {
-  installed[sig] = 0;
+  xsig__aint_store(&installed[sig], 0);
   xsig__win32_service_changed();
 }
 
 int xsig__win32_installed(int sig) {
-  return sig > 0 && sig < XSIG__NSIG && installed[sig];
+  return sig > 0 && sig < XSIG__NSIG && xsig__aint_load(&installed[sig]);
 }
 
 /* A watch leaves the Ctrl+C flag alone: a process started with
@@ -216,8 +221,8 @@ int xsig__win32_installed(int sig) {
  * FALSE) does. So the flag wins over a watch here. */
 int xsig__os_disposition(int sig) {
   if (sig == SIGINT && ctrl_c_ignored()) return XSIG_DISP_IGNORED;
-  if (sig > 0 && sig < XSIG__NSIG && installed[sig]) return XSIG_DISP_XSIG;
-  if (sig == SIGBREAK && swallow_break) return XSIG_DISP_IGNORED;
+  if (sig > 0 && sig < XSIG__NSIG && xsig__aint_load(&installed[sig])) return XSIG_DISP_XSIG;
+  if (sig == SIGBREAK && xsig__aint_load(&swallow_break)) return XSIG_DISP_IGNORED;
   return XSIG_DISP_DEFAULT;
 }
 
@@ -228,7 +233,7 @@ int xsig__os_ignore(int sig) {
   case SIGBREAK: {
     /* Windows has no flag for Break: our handler returns TRUE for it. */
     int r = ensure_handler();
-    if (r == 0) swallow_break = 1;
+    if (r == 0) xsig__aint_store(&swallow_break, 1);
     return r;
   }
   default:
@@ -242,7 +247,7 @@ int xsig__os_default(int sig) {
   case SIGINT:
     return SetConsoleCtrlHandler(NULL, FALSE) ? 0 : xsig__win32_sys_error();
   case SIGBREAK:
-    swallow_break = 0;
+    xsig__aint_store(&swallow_break, 0);
     return 0;
   default:
     return 0;

@@ -11,8 +11,8 @@ int xsig__os_where(void) {
 void xsig__os_check_fork(void) {}
 
 /* Never counted: no child is ever made that has not rebuilt. */
-_Atomic uint64_t *xsig__os_early(int signum) {
-  static _Atomic uint64_t none[XSIG__NSIG];
+xsig__au64 *xsig__os_early(int signum) {
+  static xsig__au64 none[XSIG__NSIG];
   return &none[signum];
 }
 

@@ -28,7 +28,7 @@ static SRWLOCK lock = SRWLOCK_INIT;
 /* NOT_SERVICE: no SCM started this process, which no later call can change
  * (and Wine's dispatcher refuses a second try with 1056). */
 static enum { IDLE, STARTING, CONNECTED, ENDED, NOT_SERVICE } phase; /* under lock */
-static _Atomic int active; /* connected to the SCM: the process is a service */
+static xsig__aint active; /* connected to the SCM: the process is a service */
 static SERVICE_STATUS_HANDLE status_handle;
 static SERVICE_STATUS st; /* under lock */
 static DWORD preshutdown_ms;
@@ -207,7 +207,7 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv) {
   st = (SERVICE_STATUS){.dwServiceType = SERVICE_WIN32_OWN_PROCESS,
                         .dwCurrentState = SERVICE_START_PENDING,
                         .dwCheckPoint = 1};
-  if (!e) active = 1;
+  if (!e) xsig__aint_store(&active, 1);
   report();
   ReleaseSRWLockExclusive(&lock);
   if (e) {
@@ -312,18 +312,18 @@ int xsig_service_start(const char *name, const xsig_service_opts_t *opts) {
 }
 
 int xsig_service_active(void) {
-  return active;
+  return xsig__aint_load(&active);
 }
 
 /* ---------------------------------------------------------------- the seam */
 
 int xsig__win32_in_service(void) {
-  return active;
+  return xsig__aint_load(&active);
 }
 
 /* Watches changed: the SCM learns which controls are accepted now. */
 void xsig__win32_service_changed(void) {
-  if (!active) return;
+  if (!xsig__aint_load(&active)) return;
   AcquireSRWLockExclusive(&lock);
   if (phase == CONNECTED && accepts() != st.dwControlsAccepted) report();
   ReleaseSRWLockExclusive(&lock);
@@ -340,7 +340,7 @@ static DWORD WINAPI report_killed(void *arg) {
 #define KILLED_REPORT_MS 3000
 
 void xsig__win32_service_killed(void) {
-  if (!active) return;
+  if (!xsig__aint_load(&active)) return;
   HANDLE t = CreateThread(NULL, 0, report_killed, NULL, 0, NULL);
   if (!t) return;
   WaitForSingleObject(t, KILLED_REPORT_MS);
@@ -357,7 +357,7 @@ static int has_line(const char *state, const char *line) {
 }
 
 int xsig__os_notify(const char *state) {
-  if (!active) return 0;
+  if (!xsig__aint_load(&active)) return 0;
   int told = 0;
   if (has_line(state, "READY=1")) {
     /* Only the first: READY=1 also ends a reload, which must not end a pause. */
@@ -372,5 +372,6 @@ int xsig__os_notify(const char *state) {
 }
 
 void xsig__os_will_exit(int status) {
-  if (active) report_stopped(status ? ERROR_SERVICE_SPECIFIC_ERROR : NO_ERROR, (DWORD)status);
+  if (xsig__aint_load(&active))
+    report_stopped(status ? ERROR_SERVICE_SPECIFIC_ERROR : NO_ERROR, (DWORD)status);
 }

@@ -7,15 +7,15 @@
 #include "support/core_peek.h"
 
 void xsigtest_add_deliveries(int sig, uint64_t n) {
-  atomic_fetch_add(&xsig__sigs[sig].count, n);
+  xsig__au64_add(&xsig__sigs[sig].count, n);
 }
 
 void xsigtest_count_only(int sig) {
-  atomic_fetch_add(&xsig__sigs[sig].count, 1);
+  xsig__au64_add(&xsig__sigs[sig].count, 1);
 }
 
 void xsigtest_describe(int sig, int64_t pid, int source) {
-  uint64_t tag = (uint64_t)(uint32_t)atomic_load(&xsig__sigs[sig].count) << 32;
-  atomic_store(&xsig__sigs[sig].who, tag | (uint32_t)pid);
-  atomic_store(&xsig__sigs[sig].how, tag | (uint64_t)source);
+  uint64_t tag = (uint64_t)(uint32_t)xsig__au64_load(&xsig__sigs[sig].count) << 32;
+  xsig__au64_store(&xsig__sigs[sig].who, tag | (uint32_t)pid);
+  xsig__au64_store(&xsig__sigs[sig].how, tag | (uint64_t)source);
 }
