@@ -90,6 +90,42 @@ int cli_parse_seconds(const char *s, int64_t *out_ms) {
   return 0;
 }
 
+/* wait's arguments: the signals (each once, at most CLI_WAIT_MAX) and
+ * --timeout SECS or --timeout=SECS (the last one counts; -1 without). */
+int cli_parse_wait_args(int argc, char **argv, int *sigs, int *nsigs, int64_t *timeout_ms) {
+  int opts = 1;
+  *nsigs = 0;
+  *timeout_ms = -1;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i], *val = NULL;
+    if (opts && strcmp(a, "--") == 0) {
+      opts = 0;
+      continue;
+    }
+    if (opts && strncmp(a, "--timeout", 9) == 0 && (a[9] == '\0' || a[9] == '=')) {
+      if (a[9] == '=')
+        val = a + 10;
+      else if (i + 1 < argc)
+        val = argv[++i];
+      else
+        return cli_fail(EXIT_USAGE, "wait", "%s", "--timeout needs a number of seconds");
+      if (cli_parse_seconds(val, timeout_ms) < 0)
+        return cli_fail(EXIT_USAGE, "wait", "bad timeout '%s' (seconds, e.g. 10 or 0.5)", val);
+      continue;
+    }
+    if (opts && a[0] == '-' && a[1] != '\0')
+      return cli_fail(EXIT_USAGE, "wait", "unknown option '%s'", a);
+    int s = cli_parse_signal(a);
+    if (s < 0) return cli_fail(EXIT_USAGE, "wait", "unknown signal '%s'", a);
+    int dup = 0;
+    for (int j = 0; j < *nsigs; j++) dup |= sigs[j] == s;
+    /* A repeated signal would get two watches and so two lines per delivery. */
+    if (!dup && *nsigs < CLI_WAIT_MAX) sigs[(*nsigs)++] = s;
+  }
+  if (*nsigs == 0) return cli_fail(EXIT_USAGE, "wait", "%s", "expects at least one SIG");
+  return 0;
+}
+
 int cli_all_signals(int **out) {
   int n = xsig_signals(NULL, 0);
   *out = NULL;
