@@ -73,7 +73,8 @@ int xsig__parse_u64(const char *s, uint64_t *out) {
   uint64_t v = 0;
   if (!s || !*s) return XSIG_EINVAL;
   for (; *s; s++) {
-    if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10) return XSIG_EINVAL;
+    /* Exact bound: UINT64_MAX itself is taken, one more is refused. */
+    if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10) return XSIG_EINVAL;
     v = v * 10 + (uint64_t)(*s - '0');
   }
   *out = v;

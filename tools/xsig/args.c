@@ -51,7 +51,7 @@ int cli_parse_pid(const char *s, int64_t *out) {
   if (!*s) return -1;
   for (; *s; s++) {
     if (*s < '0' || *s > '9') return -1;
-    if (v > (INT64_MAX - 9) / 10) return -1;
+    if (v > (INT64_MAX - (*s - '0')) / 10) return -1; /* exact: INT64_MAX itself is taken */
     v = v * 10 + (*s - '0');
   }
   if (v <= 0) return -1;
