@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need; does nothing when
-# they are all present. Usage: ci/deps.sh [native|windows|bench]...
+# they are all present. Usage: ci/deps.sh [native|windows|hardening|bench]...
 set -euo pipefail
 want=(cmake make gcc g++ clang googletest util-linux procps python3 pkg-config)
 for set in "$@"; do
@@ -8,6 +8,7 @@ for set in "$@"; do
     native) ;;
     windows) want+=(mingw-w64 g++-mingw-w64-x86-64-posix gcc-mingw-w64-x86-64-posix
       g++-mingw-w64-i686-posix gcc-mingw-w64-i686-posix wine64 wine) ;;
+    hardening) want+=(clang libclang-rt-14-dev valgrind) ;; # ci/fuzz.sh, ci/soak.sh, ci/valgrind.sh
     bench) want+=(libuv1-dev libevent-dev pkg-config strace valgrind) ;;
     *) echo "deps.sh: unknown set $set" >&2; exit 2 ;;
   esac
