@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # Every test: the native suite with gcc and clang, each plain, with
 # AddressSanitizer+UndefinedBehaviorSanitizer and with ThreadSanitizer; then the
-# Windows build under Wine. Usage: ci/test.sh [--native-only|--windows-only]
+# Windows build under Wine; between them the hardening steps (ci/valgrind.sh,
+# ci/fuzz.sh, ci/soak.sh). Usage:
+#   ci/test.sh [--native-only|--windows-only|--valgrind|--fuzz|--soak]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 what=${1:-all}
 jobs=$(nproc 2>/dev/null || echo 2)
 
-sets=(native); [ "$what" = --native-only ] || sets+=(windows)
+case "$what" in
+  --valgrind | --fuzz | --soak)
+    bash ci/deps.sh native hardening
+    bash "ci/${what#--}.sh"
+    exit 0
+    ;;
+esac
+
+sets=(native hardening); [ "$what" = --native-only ] || sets+=(windows)
 bash ci/deps.sh "${sets[@]}"
 
 run_native() { # compiler mode
@@ -37,6 +47,12 @@ if [ "$what" != --windows-only ]; then
   for cc in gcc clang; do
     for mode in plain asan tsan; do run_native "$cc" "$mode"; done
   done
+fi
+if [ "$what" != --windows-only ]; then
+  # Reuse the gcc plain build for valgrind, the ASan and TSan ones for the soak.
+  bash ci/valgrind.sh "$root/build-ci/gcc-plain"
+  bash ci/fuzz.sh
+  bash ci/soak.sh
 fi
 if [ "$what" != --native-only ]; then
   bash ci/test-wine.sh
