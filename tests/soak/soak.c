@@ -156,16 +156,22 @@ static int told_to_stop(int stop_fd) {
 }
 
 static _Noreturn void flood(pid_t parent, int stop_fd, int report_fd, int idx) {
-  unsigned long long sent = 0;
+  unsigned long long sent = 0, lost = 0;
   union sigval v;
   v.sival_int = idx;
   for (unsigned long i = 0;; i++) {
     if (i % 64 == 0 && told_to_stop(stop_fd)) break;
-    /* A soft limit: after 5 ms without room (TSan drops signals, so the
-     * count may never catch up there) it sends anyway. */
-    for (int w = 0; w < 50 && atomic_load(sent_total) - atomic_load(counted) > WINDOW; w++) {
+    /* After 5 ms without room the missing ones are taken as lost (TSan
+     * drops signals, so the count may never catch up there) and the window
+     * starts again from what is outstanding now. */
+    int w = 0;
+    while (atomic_load(sent_total) - atomic_load(counted) > WINDOW + lost) {
       struct timespec ts = {0, 100 * 1000};
       nanosleep(&ts, NULL);
+      if (++w == 50) {
+        lost = atomic_load(sent_total) - atomic_load(counted);
+        break;
+      }
     }
     if (sigqueue(parent, RT_COUNTED, v) == 0) {
       sent++;
