@@ -17,7 +17,10 @@ mkdir -p "$out/obj"
 cc=${FUZZ_CC:-clang}
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 cflags="-g -O1 -std=c11 -Wall -Wextra -Werror -Iinclude -Isrc/common -Itools"
-lib_defs="-DXSIG_BUILDING -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -fexceptions"
+# As CMake builds it: where src/common/xsig_features.h exists, each file
+# declares the system visibility it needs itself.
+lib_defs="-DXSIG_BUILDING -fexceptions"
+[ -f src/common/xsig_features.h ] || lib_defs+=" -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE"
 
 # The library, built once with the fuzzer's coverage instrumentation.
 lib_srcs=(src/common/*.c src/posix/*.c)
