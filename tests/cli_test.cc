@@ -382,6 +382,18 @@ TEST(Cli, SendToADeadPidFailsWithNoSuchProcess) {
   EXPECT_NE(r.err.find(std::to_string(p)), std::string::npos) << r.err;
 }
 
+// The largest pid the parser takes is INT64_MAX itself (no process has it,
+// so "no such process"), and one more is a usage error. The fuzz target
+// fuzz_pid found the parser refusing the last eight values below the limit.
+TEST(Cli, SendTakesPidsUpToInt64Max) {
+  Result r = run({"send", "9223372036854775807", "0"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("no such process"), std::string::npos) << r.err;
+  r = run({"send", "9223372036854775808", "0"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("bad pid"), std::string::npos) << r.err;
+}
+
 TEST(Cli, SendWithoutPermissionFailsWithNotPermitted) {
   // Signal 0, so nothing is delivered even if the check went wrong. As root
   // the CLI becomes 'nobody' and targets this (root's) test process; as an

@@ -147,6 +147,15 @@ TEST_F(Core, SupportMatchesWatchExactly) {
     Rec rec;
     xsig_watch_t *w = nullptr;
     int r = xsig_watch(nullptr, sigs[i], record, &rec, 0, &w);
+#ifdef SIGRTMAX
+    if (sigs[i] == SIGRTMAX && xsigtest::under_valgrind()) {
+      // valgrind's own sigaction refuses the signal it keeps: a system error.
+      printf("valgrind keeps SIGRTMAX: its watch fails with XSIG_ESYS, as expected there\n");
+      EXPECT_EQ(XSIG_ESYS, r);
+      EXPECT_EQ(nullptr, w);
+      continue;
+    }
+#endif
     if (xsig_support(sigs[i]) == XSIG_UNSUPPORTED) {
       EXPECT_LT(r, 0) << xsig_name(sigs[i]);
       EXPECT_EQ(nullptr, w);
@@ -709,8 +718,13 @@ TEST_F(Core, APendingDeliveryAfterWatchAlwaysMakesTheHandleReadable) {
 #ifdef _WIN32
   const int rounds = 3000; // each round costs several wineserver calls: about 4 s under Wine
 #else
-  const int rounds =
-      200000; // the window is a few instructions: 1 or 2 hits in 200,000 before the fix
+  int rounds = 200000; // the window is a few instructions: 1 or 2 hits in 200,000 before the fix
+  if (xsigtest::under_valgrind()) {
+    // valgrind runs one thread at a time, about 50 times slower: 200,000
+    // rounds take over ten minutes, and the window can hardly be hit there.
+    rounds = 2000;
+    printf("valgrind: %d rounds only\n", rounds);
+  }
 #endif
   for (int round = 0; round < rounds && silent == 0; round++) {
     xsig_watch_t *w;

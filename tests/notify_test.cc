@@ -115,6 +115,27 @@ TEST(Notify, WatchdogIntervalHonoursWatchdogPid) {
   EXPECT_EQ(xsig_watchdog_interval(&us), XSIG_EINVAL);
 }
 
+// Every uint64_t value is read, UINT64_MAX included, and one more is refused
+// (the fuzz target fuzz_notify found the last six values refused).
+TEST(Notify, WatchdogIntervalReadsTheWholeRange) {
+  uint64_t us = 7;
+  unsetenv("WATCHDOG_PID");
+  setenv("WATCHDOG_USEC", "18446744073709551615", 1);
+  EXPECT_EQ(xsig_watchdog_interval(&us), 1);
+  EXPECT_EQ(us, UINT64_MAX);
+  setenv("WATCHDOG_USEC", "18446744073709551610", 1);
+  EXPECT_EQ(xsig_watchdog_interval(&us), 1);
+  EXPECT_EQ(us, UINT64_MAX - 5);
+  setenv("WATCHDOG_USEC", "18446744073709551616", 1);
+  EXPECT_EQ(xsig_watchdog_interval(&us), XSIG_EINVAL);
+  EXPECT_EQ(us, 0u);
+  setenv("WATCHDOG_USEC", "5", 1);
+  setenv("WATCHDOG_PID", "18446744073709551615", 1);
+  EXPECT_EQ(xsig_watchdog_interval(&us), 0); // a valid pid, not ours
+  unsetenv("WATCHDOG_USEC");
+  unsetenv("WATCHDOG_PID");
+}
+
 TEST(Notify, WatchdogPidIsCheckedInAChildThatInheritsIt) {
   // A real other process: the child gets our pid in WATCHDOG_PID.
   std::string pid_env = "WATCHDOG_PID=" + std::to_string(getpid());

@@ -154,6 +154,10 @@ INSTANTIATE_TEST_SUITE_P(Posix, Realtime, ::testing::Values(0, 2, -1));
 TEST_P(Realtime, SignalsAreCountedExactly) {
   int sig = GetParam() >= 0 ? SIGRTMIN + GetParam() : SIGRTMAX;
   Rec rec;
+  if (sig == SIGRTMAX && xsigtest::under_valgrind()) {
+    EXPECT_EQ(XSIG_ESYS, xsig_watch(nullptr, sig, record, &rec, 0, nullptr));
+    GTEST_SKIP() << "valgrind keeps SIGRTMAX for itself (its watch fails with XSIG_ESYS)";
+  }
   ASSERT_EQ(0, xsig_watch(nullptr, sig, record, &rec, 0, nullptr));
   const int n = 200;
   pid_t child = fork();

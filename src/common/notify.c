@@ -1,6 +1,7 @@
 /* sd_notify without libsystemd: one datagram per message to $NOTIFY_SOCKET.
  * The protocol is only spoken on Linux; elsewhere every call reports "no socket". */
 #include "xsig_int.h"
+#include "notify_int.h"
 #include "xsig/lifecycle.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -15,9 +16,9 @@
 #endif
 
 #ifdef __linux__
-/* Fills addr from $NOTIFY_SOCKET: 1 ready, 0 unset, negative when unusable. */
-static int notify_addr(struct sockaddr_un *addr, socklen_t *len) {
-  const char *e = getenv("NOTIFY_SOCKET");
+/* Fills addr from a $NOTIFY_SOCKET value: 1 ready, 0 unset, negative when
+ * unusable. Pure, so tests/fuzz/fuzz_notify.c can call it with any bytes. */
+int xsig__notify_addr(const char *e, struct sockaddr_un *addr, socklen_t *len) {
   if (!e || !*e) return 0;
   size_t n = strlen(e);
   if ((e[0] != '/' && e[0] != '@') || n < 2) return XSIG_EINVAL;
@@ -35,7 +36,7 @@ int xsig_notify(const char *state) {
   if (!state) return XSIG_EINVAL;
   struct sockaddr_un addr;
   socklen_t len;
-  int r = notify_addr(&addr, &len);
+  int r = xsig__notify_addr(getenv("NOTIFY_SOCKET"), &addr, &len);
   if (r <= 0) return r;
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -43,7 +44,9 @@ int xsig_notify(const char *state) {
     return XSIG_ESYS;
   }
   ssize_t sent;
-  do sent = sendto(fd, state, strlen(state), MSG_NOSIGNAL | MSG_DONTWAIT, (struct sockaddr *)&addr, len);
+  do
+    sent = sendto(fd, state, strlen(state), MSG_NOSIGNAL | MSG_DONTWAIT, (struct sockaddr *)&addr,
+                  len);
   while (sent < 0 && errno == EINTR);
   r = 1;
   if (sent < 0) {
@@ -63,32 +66,42 @@ int xsig_notify_reloading(void) {
 }
 
 /* Strict unsigned decimal: systemd's variables have no sign, spaces or suffix. */
-static int parse_u64(const char *s, uint64_t *out) {
+int xsig__parse_u64(const char *s, uint64_t *out) {
   uint64_t v = 0;
   if (!s || !*s) return XSIG_EINVAL;
   for (; *s; s++) {
-    if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10) return XSIG_EINVAL;
+    /* Exact bound: UINT64_MAX itself is taken, one more is refused. */
+    if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10) return XSIG_EINVAL;
     v = v * 10 + (uint64_t)(*s - '0');
   }
   *out = v;
   return 0;
 }
 
-int xsig_watchdog_interval(uint64_t *usec) {
-  const char *e = getenv("WATCHDOG_USEC");
+/* $WATCHDOG_USEC and $WATCHDOG_PID as this process (self) reads them: 1 and
+ * the interval, 0 when no watchdog is asked of this process, negative when
+ * unusable. Pure, for the fuzz target. */
+int xsig__watchdog_parse(const char *usec_env, const char *pid_env, uint64_t self, uint64_t *usec) {
   uint64_t v, pid;
-  if (usec) *usec = 0;
-  if (!e || !*e) return 0;
-  if (parse_u64(e, &v) < 0 || v == 0) return XSIG_EINVAL;
+  *usec = 0;
+  if (!usec_env || !*usec_env) return 0;
+  if (xsig__parse_u64(usec_env, &v) < 0 || v == 0) return XSIG_EINVAL;
   /* WATCHDOG_PID names the one process of the service that must ping; a child
    * that inherited the environment must not. */
-  const char *p = getenv("WATCHDOG_PID");
-  if (p && *p) {
-    if (parse_u64(p, &pid) < 0 || pid == 0) return XSIG_EINVAL;
-    if (pid != (uint64_t)getpid()) return 0;
+  if (pid_env && *pid_env) {
+    if (xsig__parse_u64(pid_env, &pid) < 0 || pid == 0) return XSIG_EINVAL;
+    if (pid != self) return 0;
   }
-  if (usec) *usec = v;
+  *usec = v;
   return 1;
+}
+
+int xsig_watchdog_interval(uint64_t *usec) {
+  uint64_t v;
+  int r =
+      xsig__watchdog_parse(getenv("WATCHDOG_USEC"), getenv("WATCHDOG_PID"), (uint64_t)getpid(), &v);
+  if (usec) *usec = v;
+  return r;
 }
 #else
 /* No systemd: the backend may have a manager of its own to tell (the SCM). */

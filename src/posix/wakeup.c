@@ -195,9 +195,12 @@ int xsig__os_pair_open(xsig__pair_t *p) {
   return 0;
 }
 
+/* ThreadSanitizer must see the close: it tracks descriptors through its
+ * close() interceptor, and a number that another thread's pipe() or open()
+ * reuses after a raw close looks to it like a data race in that program. */
 static void nocancel_close(intptr_t fd) {
   if (fd < 0) return;
-#if defined(__linux__) && defined(SYS_close)
+#if defined(__linux__) && defined(SYS_close) && !defined(XSIG_TSAN)
   syscall(SYS_close, (int)fd);
 #else
   int old;

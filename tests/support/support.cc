@@ -2,10 +2,19 @@
 #include <chrono>
 #include <thread>
 
+#include <cstdlib>
+#include <cstring>
+
 #ifdef _WIN32
 #include <winsock2.h>
 #else
 #include <poll.h>
+#endif
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define XSIG_TEST_VALGRIND_H 1
+#endif
 #endif
 
 namespace xsigtest {
@@ -33,6 +42,16 @@ static std::string exe(std::string p) {
 
 std::string helper_path(const char *name) {
   return exe(std::string(XSIG_TEST_BINARY_DIR) + "/tests/" + name);
+}
+
+bool under_valgrind() {
+#ifdef XSIG_TEST_VALGRIND_H
+  return RUNNING_ON_VALGRIND != 0;
+#else
+  // Without the header: valgrind preloads its vgpreload_*.so into the program.
+  const char *p = std::getenv("LD_PRELOAD");
+  return p && std::strstr(p, "vgpreload");
+#endif
 }
 
 std::string cli_path() {

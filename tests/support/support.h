@@ -27,6 +27,10 @@ std::string helper_path(const char *name);
 std::string cli_path();
 // Milliseconds on a monotonic clock.
 long long now_ms();
+// Running under valgrind (ci/valgrind.sh), which keeps SIGRTMAX for itself
+// (sigaction refuses it) and does not know SS_AUTODISARM. The few tests that
+// need those say so on stdout and leave out that part only.
+bool under_valgrind();
 
 // The events a watch received; `record` is the xsig_cb that fills it.
 struct Rec {

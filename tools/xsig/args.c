@@ -51,7 +51,7 @@ int cli_parse_pid(const char *s, int64_t *out) {
   if (!*s) return -1;
   for (; *s; s++) {
     if (*s < '0' || *s > '9') return -1;
-    if (v > (INT64_MAX - 9) / 10) return -1;
+    if (v > (INT64_MAX - (*s - '0')) / 10) return -1; /* exact: INT64_MAX itself is taken */
     v = v * 10 + (*s - '0');
   }
   if (v <= 0) return -1;
@@ -87,6 +87,42 @@ int cli_parse_seconds(const char *s, int64_t *out_ms) {
   frac += frac_rest; /* at most 1000 */
   /* sec <= max_s, so sec * 1000 cannot overflow; the sum is checked first. */
   *out_ms = huge || sec * 1000 > INT64_MAX - frac ? INT64_MAX : sec * 1000 + frac;
+  return 0;
+}
+
+/* wait's arguments: the signals (each once, at most CLI_WAIT_MAX) and
+ * --timeout SECS or --timeout=SECS (the last one counts; -1 without). */
+int cli_parse_wait_args(int argc, char **argv, int *sigs, int *nsigs, int64_t *timeout_ms) {
+  int opts = 1;
+  *nsigs = 0;
+  *timeout_ms = -1;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i], *val = NULL;
+    if (opts && strcmp(a, "--") == 0) {
+      opts = 0;
+      continue;
+    }
+    if (opts && strncmp(a, "--timeout", 9) == 0 && (a[9] == '\0' || a[9] == '=')) {
+      if (a[9] == '=')
+        val = a + 10;
+      else if (i + 1 < argc)
+        val = argv[++i];
+      else
+        return cli_fail(EXIT_USAGE, "wait", "%s", "--timeout needs a number of seconds");
+      if (cli_parse_seconds(val, timeout_ms) < 0)
+        return cli_fail(EXIT_USAGE, "wait", "bad timeout '%s' (seconds, e.g. 10 or 0.5)", val);
+      continue;
+    }
+    if (opts && a[0] == '-' && a[1] != '\0')
+      return cli_fail(EXIT_USAGE, "wait", "unknown option '%s'", a);
+    int s = cli_parse_signal(a);
+    if (s < 0) return cli_fail(EXIT_USAGE, "wait", "unknown signal '%s'", a);
+    int dup = 0;
+    for (int j = 0; j < *nsigs; j++) dup |= sigs[j] == s;
+    /* A repeated signal would get two watches and so two lines per delivery. */
+    if (!dup && *nsigs < CLI_WAIT_MAX) sigs[(*nsigs)++] = s;
+  }
+  if (*nsigs == 0) return cli_fail(EXIT_USAGE, "wait", "%s", "expects at least one SIG");
   return 0;
 }
 

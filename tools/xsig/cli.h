@@ -25,6 +25,10 @@ int cli_wants_help(int argc, char **argv, const char *text);
 int cli_parse_signal(const char *s);            /* the signal, or -1 */
 int cli_parse_pid(const char *s, int64_t *out); /* strict positive decimal */
 int cli_parse_seconds(const char *s, int64_t *out_ms);
+/* xsig wait's arguments: 0 and the signals (sigs has room for CLI_WAIT_MAX)
+ * and the time-out in ms (-1: none), or EXIT_USAGE after a complaint. */
+enum { CLI_WAIT_MAX = 64 };
+int cli_parse_wait_args(int argc, char **argv, int *sigs, int *nsigs, int64_t *timeout_ms);
 
 long cli_getpid(void);
 /* Every signal xsig knows here, in a malloc()ed array; the count or an error. */

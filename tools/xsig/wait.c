@@ -27,40 +27,6 @@ static void on_signal(const xsig_event_t *ev, void *user) {
   if (c->n < (int)(sizeof c->ev / sizeof c->ev[0])) c->ev[c->n++] = *ev;
 }
 
-static int parse_wait_args(int argc, char **argv, int *sigs, int *nsigs, int64_t *timeout_ms) {
-  int opts = 1;
-  *nsigs = 0;
-  *timeout_ms = -1;
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i], *val = NULL;
-    if (opts && strcmp(a, "--") == 0) {
-      opts = 0;
-      continue;
-    }
-    if (opts && strncmp(a, "--timeout", 9) == 0 && (a[9] == '\0' || a[9] == '=')) {
-      if (a[9] == '=')
-        val = a + 10;
-      else if (i + 1 < argc)
-        val = argv[++i];
-      else
-        return cli_fail(EXIT_USAGE, "wait", "%s", "--timeout needs a number of seconds");
-      if (cli_parse_seconds(val, timeout_ms) < 0)
-        return cli_fail(EXIT_USAGE, "wait", "bad timeout '%s' (seconds, e.g. 10 or 0.5)", val);
-      continue;
-    }
-    if (opts && a[0] == '-' && a[1] != '\0')
-      return cli_fail(EXIT_USAGE, "wait", "unknown option '%s'", a);
-    int s = cli_parse_signal(a);
-    if (s < 0) return cli_fail(EXIT_USAGE, "wait", "unknown signal '%s'", a);
-    int dup = 0;
-    for (int j = 0; j < *nsigs; j++) dup |= sigs[j] == s;
-    /* A repeated signal would get two watches and so two lines per delivery. */
-    if (!dup && *nsigs < 64) sigs[(*nsigs)++] = s;
-  }
-  if (*nsigs == 0) return cli_fail(EXIT_USAGE, "wait", "%s", "expects at least one SIG");
-  return 0;
-}
-
 static int watch_all(const int *sigs, int n, struct caught *c) {
   for (int i = 0; i < n; i++) {
     int r = xsig_watch(NULL, sigs[i], on_signal, c, 0, NULL);
@@ -96,9 +62,9 @@ static int wait_for(struct caught *c, int64_t timeout_ms) {
 
 int cmd_wait(int argc, char **argv) {
   if (cli_wants_help(argc, argv, usage_wait)) return 0;
-  int sigs[64], n;
+  int sigs[CLI_WAIT_MAX], n;
   int64_t timeout_ms;
-  int status = parse_wait_args(argc, argv, sigs, &n, &timeout_ms);
+  int status = cli_parse_wait_args(argc, argv, sigs, &n, &timeout_ms);
   if (status) return status;
   static struct caught caught;
   int r = xsig_init();
