@@ -283,6 +283,8 @@ const char *xsig_strerror(int err) {
     return "operation not permitted";
   case XSIG_EIGNORED:
     return "signal is ignored (inherited SIG_IGN) and was left ignored";
+  case XSIG_ENOLISTEN:
+    return "the process does not listen for this signal";
   default:
     return err > 0 ? "success" : "unknown error";
   }
