@@ -40,6 +40,7 @@ struct inst {
   OVERLAPPED ov; /* hEvent: manual reset, signalled when the pending I/O ends */
   int state;
   int now;            /* LISTENING: a sender was already connected, no I/O pending */
+  int pending;        /* an I/O was started and has not been reaped */
   ULONGLONG deadline; /* past LISTENING: when the connection is dropped */
   unsigned char buf[BUF_SIZE];
 };
@@ -104,21 +105,26 @@ static int build_dacl(struct dacl *d, DWORD owner) {
 
 /* ---------------------------------------------------------------- serving */
 
-/* Ends whatever I/O the instance has pending and waits until it has. */
+/* Ends whatever I/O the instance has pending and waits until it has. Our own
+ * flag, not HasOverlappedIoCompleted: a call that fails at once may leave the
+ * OVERLAPPED marked pending (Wine does), and its event is never set. */
 static void cancel(struct inst *in) {
   DWORD n;
-  if (!HasOverlappedIoCompleted(&in->ov)) {
+  if (in->pending) {
     CancelIoEx(in->pipe, &in->ov);
     GetOverlappedResult(in->pipe, &in->ov, &n, TRUE);
+    in->pending = 0;
   }
 }
 
 static void listen_on(struct inst *in) {
   in->state = LISTENING;
   in->now = 0;
+  in->pending = 1;
   if (ConnectNamedPipe(in->pipe, &in->ov)) return; /* completes through the event */
   DWORD e = GetLastError();
   if (e == ERROR_IO_PENDING) return;
+  in->pending = 0;
   /* Connected between Disconnect and Connect (ERROR_PIPE_CONNECTED), or a
    * sender that already left (ERROR_NO_DATA): the event wakes the thread
    * either way, and step() sorts it out. */
@@ -139,7 +145,8 @@ static int start_io(struct inst *in, int state, int write, DWORD len) {
   BOOL ok = write ? WriteFile(in->pipe, in->buf, len, NULL, &in->ov)
                   : ReadFile(in->pipe, in->buf, len, NULL, &in->ov);
   DWORD e = ok ? 0 : GetLastError();
-  return ok || e == ERROR_IO_PENDING || e == ERROR_MORE_DATA;
+  in->pending = ok || e == ERROR_IO_PENDING || e == ERROR_MORE_DATA;
+  return in->pending;
 }
 
 /* One valid message in: deliver it (or say why not) and write the reply. */
@@ -166,6 +173,7 @@ static void step(struct inst *in) {
                                               : GetOverlappedResult(in->pipe, &in->ov, &n, FALSE);
   DWORD e = ok ? 0 : GetLastError();
   xsig__mbox_msg_t m;
+  in->pending = 0;
   ResetEvent(in->ov.hEvent);
   switch (in->state) {
   case LISTENING:
