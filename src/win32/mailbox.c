@@ -193,11 +193,13 @@ static void step(struct inst *in) {
       reset(in);
     return;
   case REPLYING:
-    /* Disconnecting now would throw away the reply unread: wait for the
-     * sender to hang up (the read then fails), within its deadline. */
+    /* Disconnecting now would throw away the reply unread: wait until the
+     * sender has read it, which it says by writing a byte (Wine never ends
+     * this read when the sender just hangs up; Windows does), or hangs up, or
+     * its deadline passes. */
     if (!ok || !start_io(in, CLOSING, 0, sizeof in->buf)) reset(in);
     return;
-  default: /* CLOSING: the sender hung up, or wrote again (one message per connection) */
+  default: /* CLOSING: the sender's byte (or anything: one message per connection), or it hung up */
     reset(in);
     return;
   }
@@ -217,9 +219,11 @@ static DWORD WINAPI mbox_main(void *arg) {
     if (w == WAIT_OBJECT_0) break;
     if (w == WAIT_FAILED) Sleep(10); /* never spin; nothing here should fail */
     /* Every instance whose step ended, not just the first: a busy one must
-     * not starve the others. */
+     * not starve the others. A step whose next I/O ends at once (the data
+     * was there) goes on without a trip through the wait. */
     for (int i = 0; i < INSTANCES; i++)
-      if (WaitForSingleObject(mb.in[i].ov.hEvent, 0) == WAIT_OBJECT_0) step(&mb.in[i]);
+      for (int k = 0; k < 8 && WaitForSingleObject(mb.in[i].ov.hEvent, 0) == WAIT_OBJECT_0; k++)
+        step(&mb.in[i]);
     now = GetTickCount64();
     for (int i = 0; i < INSTANCES; i++)
       if (mb.in[i].state != LISTENING && mb.in[i].deadline <= now) reset(&mb.in[i]);
@@ -323,6 +327,11 @@ void xsig__win32_mbox_unwatch(int sig) {
   if (--mb.signals == 0) stop();
 }
 
+/* Tests only: the serving thread's id, 0 while there is no mailbox. */
+DWORD xsig__win32_mbox_thread(void) {
+  return mb.thread ? GetThreadId(mb.thread) : 0;
+}
+
 /* ---------------------------------------------------------------- sending */
 
 static int sys_error(DWORD e) {
@@ -409,6 +418,8 @@ int xsig__win32_mbox_call(HANDLE proc, DWORD pid, const xsig__mbox_msg_t *msg,
   }
   if (r == 0 && (xsig__mbox_parse(buf, n, reply) < 0 || reply->type != XSIG__MBOX_REPLY))
     r = sys_error(ERROR_INVALID_DATA);
+  /* The reply is read: the mailbox may let this instance go at once. */
+  if (r == 0) transfer(h, buf, 1, 1, &n, deadline);
   CloseHandle(h);
   return r;
 }

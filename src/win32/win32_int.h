@@ -46,6 +46,8 @@ void xsig__win32_mbox_name(DWORD pid, wchar_t name[XSIG__MBOX_NAME_MAX]);
 struct xsig__mbox_msg;
 int xsig__win32_mbox_call(HANDLE proc, DWORD pid, const struct xsig__mbox_msg *msg,
                           struct xsig__mbox_msg *reply);
+/* Tests only: the mailbox thread's id, 0 while there is none. */
+DWORD xsig__win32_mbox_thread(void);
 /* Sends sig: 0 once pid took it, XSIG_ENOLISTEN when it does not watch it. */
 int xsig__win32_mbox_send(HANDLE proc, DWORD pid, int sig);
 /* Records GetLastError() for xsig_os_error() and returns XSIG_ESYS. */
