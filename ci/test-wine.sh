@@ -90,7 +90,7 @@ grep -q "alive sigint=1" <<<"$out" || fail "did not live on after Ctrl+C" "$out"
 echo "=== windows: xsig list"
 out=$(in_pty wine "$dir/tools/xsig.exe" list) || fail "xsig list failed" "$out"
 for row in "SIGINT +2 +native +yes" "SIGTERM +15 +emulated +yes" "SIGBREAK +21 +native +no" \
-  "SIGHUP +1 +unsupported +no" "SIGKILL +9 +unsupported +no"; do
+  "SIGHUP +1 +emulated +no" "SIGUSR1 +10 +emulated +no" "SIGKILL +9 +unsupported +no"; do
   grep -Eq "^$row" <<<"$out" || fail "xsig list lacks /$row/" "$out"
 done
 echo "ci/test-wine.sh: windows suite passed"
