@@ -75,7 +75,7 @@ extern "C" {
 #define XSIG_ESRCH     (-7) /* no such process (xsig_send) */
 #define XSIG_EPERM     (-8) /* not permitted (xsig_send; Windows: also a target no console event can reach) */
 #define XSIG_EIGNORED  (-9) /* the signal is ignored (SIG_IGN since start) and was left so (lifecycle.h) */
-#define XSIG_ENOLISTEN (-10) /* xsig_send, Windows: the process takes no such signal (no xsig mailbox, or the signal not watched there) */
+#define XSIG_ENOLISTEN (-11) /* xsig_send, Windows: the process takes no such signal (no xsig mailbox, or the signal not watched there) */
 XSIG_EXTERN const char *xsig_strerror(int err);
 XSIG_EXTERN int xsig_os_error(void); /* errno or GetLastError() of the last XSIG_ESYS in this thread */
 
