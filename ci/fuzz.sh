@@ -16,7 +16,7 @@ out="$root/build-ci/fuzz"
 mkdir -p "$out/obj"
 cc=${FUZZ_CC:-clang}
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-cflags="-g -O1 -std=c11 -Wall -Wextra -Werror -Iinclude -Isrc/common -Itools"
+cflags="-g -O1 -std=c11 -Wall -Wextra -Werror -Iinclude -Isrc -Isrc/common -Itools"
 # As CMake builds it: where src/common/xsig_features.h exists, each file
 # declares the system visibility it needs itself.
 lib_defs="-DXSIG_BUILDING -fexceptions"

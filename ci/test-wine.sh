@@ -105,7 +105,7 @@ grep -q "alive sigint=1" <<<"$out" || fail "did not live on after Ctrl+C" "$out"
 echo "=== windows: xsig list"
 out=$(in_pty wine "$dir/tools/xsig.exe" list) || fail "xsig list failed" "$out"
 for row in "SIGINT +2 +native +yes" "SIGTERM +15 +emulated +yes" "SIGBREAK +21 +native +no" \
-  "SIGHUP +1 +unsupported +no" "SIGKILL +9 +unsupported +no"; do
+  "SIGHUP +1 +emulated +no" "SIGUSR1 +10 +emulated +no" "SIGKILL +9 +unsupported +no"; do
   grep -Eq "^$row" <<<"$out" || fail "xsig list lacks /$row/" "$out"
 done
 grep -q "^# service: no" <<<"$out" || fail "xsig list does not say it is no service" "$out"

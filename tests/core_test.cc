@@ -168,7 +168,8 @@ TEST_F(Core, SupportMatchesWatchExactly) {
 
 TEST(Errors, EveryCodeHasItsOwnText) {
   int codes[] = {XSIG_EINVAL, XSIG_ENOTSUP, XSIG_EFAULTSIG, XSIG_ESTATE,   XSIG_ENOMEM,
-                 XSIG_ESYS,   XSIG_ESRCH,   XSIG_EPERM,     XSIG_EIGNORED, XSIG_ENOTSVC};
+                 XSIG_ESYS,   XSIG_ESRCH,   XSIG_EPERM,     XSIG_EIGNORED, XSIG_ENOTSVC,
+                 XSIG_ENOLISTEN};
   for (int a : codes)
     for (int b : codes)
       if (a != b) EXPECT_STRNE(xsig_strerror(a), xsig_strerror(b));

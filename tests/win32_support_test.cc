@@ -18,10 +18,30 @@ TEST(Win32Support, ConsoleEventsMapToNativeAndEmulatedSignals) {
   EXPECT_EQ(xsig_from_name("SIGBREAK"), SIGBREAK);
 }
 
+// What only the mailbox carries (another process's xsig_send): emulated,
+// watchable, not portable; not ignorable, since no default action of Windows
+// would end the process for them.
+TEST(Win32Support, MailboxSignalsAreEmulated) {
+  ASSERT_EQ(xsig_init(), 0);
+  for (int s : {SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) {
+    SCOPED_TRACE(s);
+    EXPECT_EQ(xsig_support(s), XSIG_EMULATED);
+    EXPECT_FALSE(xsig_is_portable(s));
+    xsig_watch_t *w = nullptr;
+    EXPECT_EQ(xsig_watch(
+                  nullptr, s, [](const xsig_event_t *, void *) {}, nullptr, 0, &w),
+              0);
+    EXPECT_EQ(xsig_disposition(s), XSIG_DISP_XSIG);
+    EXPECT_EQ(xsig_unwatch(w), 0);
+    EXPECT_EQ(xsig_disposition(s), XSIG_DISP_DEFAULT);
+    EXPECT_EQ(xsig_ignore(s), XSIG_ENOTSUP);
+  }
+  xsig_shutdown();
+}
+
 TEST(Win32Support, PosixOnlySignalsAreKnownButUnsupported) {
   ASSERT_EQ(xsig_init(), 0);
-  const int sigs[] = {SIGHUP,  SIGQUIT, SIGUSR1,  SIGUSR2, SIGALRM,
-                      SIGCHLD, SIGPIPE, SIGWINCH, SIGKILL, SIGSTOP};
+  const int sigs[] = {SIGALRM, SIGCHLD, SIGPIPE, SIGWINCH, SIGKILL, SIGSTOP};
   for (int s : sigs) {
     SCOPED_TRACE(s);
     ASSERT_NE(xsig_name(s), nullptr);
@@ -78,7 +98,7 @@ TEST(Win32Support, WatchableExactlyWhereSupported) {
       EXPECT_EQ(xsig_unwatch(w), 0);
     }
   }
-  EXPECT_EQ(watchable, 3); // SIGINT, SIGBREAK, SIGTERM
+  EXPECT_EQ(watchable, 7); // SIGINT, SIGBREAK, SIGTERM; SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2
   xsig_shutdown();
 }
 

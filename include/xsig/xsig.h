@@ -82,7 +82,7 @@ XSIG_EXTERN const char *xsig_version(void);
 
 /* ---- errors: 0 or a positive count on success, a negative XSIG_E* on failure */
 #define XSIG_EINVAL    (-1) /* not a signal / bad argument */
-#define XSIG_ENOTSUP   (-2) /* cannot be caught on this platform (SIGKILL, SIGSTOP, SIGHUP on Windows) */
+#define XSIG_ENOTSUP   (-2) /* cannot be caught on this platform (SIGKILL, SIGSTOP, SIGALRM on Windows) */
 #define XSIG_EFAULTSIG (-3) /* fault signal (SEGV, BUS, ILL, FPE, TRAP, SYS, ABRT): refused */
 #define XSIG_ESTATE    (-4) /* not initialised, or not allowed now (e.g. dispatching a context from its own callback) */
 #define XSIG_ENOMEM    (-5)
@@ -91,6 +91,7 @@ XSIG_EXTERN const char *xsig_version(void);
 #define XSIG_EPERM     (-8) /* not permitted (xsig_send; Windows: also a target no console event can reach) */
 #define XSIG_EIGNORED  (-9) /* the signal is ignored (SIG_IGN since start) and was left so (lifecycle.h) */
 #define XSIG_ENOTSVC   (-10) /* xsig_service_start: no Service Control Manager started this process */
+#define XSIG_ENOLISTEN (-11) /* xsig_send, Windows: the process takes no such signal (no xsig mailbox, or the signal not watched there) */
 XSIG_EXTERN const char *xsig_strerror(int err);
 XSIG_EXTERN int xsig_os_error(void); /* errno or GetLastError() of the last XSIG_ESYS in this thread */
 
@@ -145,7 +146,8 @@ typedef enum xsig_source {
   XSIG_SRC_KERNEL,  /* a real OS signal (kill, terminal, timer) */
   XSIG_SRC_CONSOLE, /* a Windows console control event */
   XSIG_SRC_SERVICE, /* a Windows service control */
-  XSIG_SRC_SELF     /* xsig_feed; xsig_raise where the OS has no such signal to raise (Windows) */
+  XSIG_SRC_SELF,    /* xsig_feed; xsig_raise where the OS has no such signal to raise (Windows) */
+  XSIG_SRC_MAILBOX  /* another process through xsig's Windows mailbox; sender_pid from the kernel */
 } xsig_source_t;
 /* sender_pid, source and native are those of one delivery counted in this
  * event (the latest one, as a rule). */
@@ -209,7 +211,11 @@ typedef enum xsig_disposition {
 } xsig_disposition_t;
 XSIG_EXTERN int xsig_disposition(int signum); /* what is installed now; negative XSIG_E* on error */
 XSIG_EXTERN int xsig_raise(int signum);       /* to this process, through the same path a real signal takes */
-XSIG_EXTERN int xsig_send(int64_t pid, int signum); /* POSIX kill(); Windows: see README */
+/* POSIX kill(). Windows: SIGKILL is TerminateProcess, SIGINT/SIGBREAK a console event, and
+ * SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 go through the target's xsig mailbox: 0 once the
+ * target took the signal, XSIG_ENOLISTEN when it has no mailbox or does not watch that signal,
+ * XSIG_EPERM when the endpoint is not the target's own (docs/WINDOWS.md, "The mailbox"). */
+XSIG_EXTERN int xsig_send(int64_t pid, int signum);
 XSIG_EXTERN int xsig_send_group(int64_t pgid, int signum);
 
 /* ---- Windows services

@@ -295,6 +295,8 @@ const char *xsig_strerror(int err) {
     return "signal is ignored (inherited SIG_IGN) and was left ignored";
   case XSIG_ENOTSVC:
     return "not started by the Service Control Manager";
+  case XSIG_ENOLISTEN:
+    return "the process does not listen for this signal";
   default:
     return err > 0 ? "success" : "unknown error";
   }

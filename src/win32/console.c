@@ -201,6 +201,7 @@ int xsig__os_nsig(void) {
 int xsig__os_install(int sig) {
   int r = ensure_handler();
   if (r == 0 && sig == SIGTERM) r = xsig__win32_session_watch();
+  if (r == 0) r = xsig__win32_mbox_watch(sig);
   if (r == 0) xsig__aint_store(&installed[sig], 1);
   xsig__win32_service_changed();
   return r;
@@ -208,6 +209,7 @@ int xsig__os_install(int sig) {
 
 void xsig__os_uninstall(int sig) {
   xsig__aint_store(&installed[sig], 0);
+  xsig__win32_mbox_unwatch(sig);
   xsig__win32_service_changed();
 }
 
@@ -274,6 +276,12 @@ int xsig__os_raise(int sig) {
     TerminateProcess(GetCurrentProcess(), 1);
     return xsig__win32_sys_error();
   }
+  /* What a sender to our own mailbox would get. */
+  if (xsig__win32_mbox_signal(sig) && !is_console_signal(sig)) {
+    if (!xsig__watched(sig)) return XSIG_ENOLISTEN;
+    xsig__deliver(sig, (int64_t)GetCurrentProcessId(), XSIG_SRC_SELF, 0, NULL);
+    return 0;
+  }
   if (!is_console_signal(sig)) return xsig__is_fault(sig) ? XSIG_EFAULTSIG : XSIG_ENOTSUP;
   /* Windows cannot raise a console event at one process only: deliver it
    * ourselves, or do what the default handler would do. */
@@ -306,12 +314,14 @@ xsig_support_t xsig__os_support(int sig) {
   case SIGINT:
   case SIGBREAK:
     return XSIG_NATIVE;
-  case SIGTERM:
-    return XSIG_EMULATED;
-  case SIGHUP:  /* service controls: PARAMCHANGE */
-  case SIGUSR1: /* user controls 128-255 */
-  case SIGTSTP: /* PAUSE */
-  case SIGCONT: /* CONTINUE */
+  case SIGTERM: /* console close, logoff, shutdown; and the mailbox */
+  case SIGHUP:  /* the rest only through the mailbox (mailbox.c) */
+  case SIGQUIT:
+  case SIGUSR1:
+  case SIGUSR2:
+    return XSIG_EMULATED; /* in a service also SIGHUP (PARAMCHANGE), SIGUSR1 (user controls) */
+  case SIGTSTP:           /* PAUSE */
+  case SIGCONT:           /* CONTINUE */
     return xsig__win32_in_service() ? XSIG_EMULATED : XSIG_UNSUPPORTED;
   default:
     return XSIG_UNSUPPORTED;

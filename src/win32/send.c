@@ -134,14 +134,29 @@ static int console_event(int64_t group, int sig) {
   return GenerateConsoleCtrlEvent(ev, (DWORD)group) ? 0 : xsig__win32_sys_error();
 }
 
+/* Through pid's mailbox (mailbox.c). */
+static int mailbox(int64_t pid, int sig) {
+  int r;
+  HANDLE h = open_exact(pid, 0, &r);
+  if (!h) return r;
+  r = xsig__win32_mbox_send(h, (DWORD)pid, sig);
+  CloseHandle(h);
+  return r;
+}
+
 int xsig__os_send(int64_t pid, int sig) {
+  if (xsig__win32_mbox_signal(sig)) return mailbox(pid, sig);
   if (sig != 0 && sig != SIGKILL && sig != SIGINT && sig != SIGBREAK) return XSIG_ENOTSUP;
   if (sig == SIGKILL) return kill_process(pid);
   if (sig == 0) return check_alive(pid);
   /* To ourselves, only ourselves: not to the group or console we are in. */
   if (pid == (int64_t)GetCurrentProcessId()) return xsig__os_raise(sig);
-  /* Console events go to process groups: pid names the group it leads. */
+  /* Console events go to process groups: pid names the group it leads. A
+   * target no console event can reach (another console, a service, not a
+   * group leader) may still take the signal through its mailbox, if it has
+   * one and watches it; otherwise the console's answer stands. */
   int r = check_group(pid);
+  if (r == XSIG_EPERM) return mailbox(pid, sig) == 0 ? 0 : XSIG_EPERM;
   return r < 0 ? r : console_event(pid, sig);
 }
 

@@ -41,6 +41,26 @@ void xsig__win32_service_changed(void);
 void xsig__win32_service_killed(void);
 /* 1 while some context watches sig (console.c). */
 int xsig__win32_installed(int sig);
+/* The mailbox (mailbox.c). The five signals it exists for; starting it on the
+ * first watch of one of them, stopping it on the last unwatch (engine lock
+ * held). */
+int xsig__win32_mbox_signal(int sig);
+int xsig__win32_mbox_watch(int sig);
+void xsig__win32_mbox_unwatch(int sig);
+/* \\.\pipe\xsig-<pid>, the name the tests use too. */
+#define XSIG__MBOX_NAME_MAX 40
+void xsig__win32_mbox_name(DWORD pid, wchar_t name[XSIG__MBOX_NAME_MAX]);
+/* One exchange with pid's mailbox (proc: a SYNCHRONIZE handle to pid): 0 and
+ * *reply, or XSIG_ESRCH, XSIG_ENOLISTEN (no mailbox), XSIG_EPERM (the pipe is
+ * not pid's), XSIG_ESYS. The query (`xsig inspect`) asks with a
+ * XSIG__MBOX_QUERY message; the reply's mask says what pid takes. */
+struct xsig__mbox_msg;
+int xsig__win32_mbox_call(HANDLE proc, DWORD pid, const struct xsig__mbox_msg *msg,
+                          struct xsig__mbox_msg *reply);
+/* Tests only: the mailbox thread's id, 0 while there is none. */
+DWORD xsig__win32_mbox_thread(void);
+/* Sends sig: 0 once pid took it, XSIG_ENOLISTEN when it does not watch it. */
+int xsig__win32_mbox_send(HANDLE proc, DWORD pid, int sig);
 /* Records GetLastError() for xsig_os_error() and returns XSIG_ESYS. */
 int xsig__win32_sys_error(void);
 

@@ -7,7 +7,8 @@ static const char *const usage_send =
     "usage: xsig send PID SIG\n"
     "\n"
     "Sends SIG to the process PID, like kill(1). SIG is a name or a number; 0 only\n"
-    "checks that the process exists. PID must be a positive process id.\n"
+    "checks that the process exists. PID must be a positive process id. On Windows,\n"
+    "TERM, HUP, QUIT, USR1 and USR2 reach a process that watches them through xsig.\n"
     "Exit status: 0 sent, 1 no such process / not permitted / failed, 2 bad usage.\n";
 
 int cmd_send(int argc, char **argv) {
@@ -27,10 +28,13 @@ int cmd_send(int argc, char **argv) {
     return cli_fail(EXIT_FAILED, "send", "no such process: %s", argv[0]);
   case XSIG_EPERM:
     return cli_fail(EXIT_FAILED, "send", "not permitted to signal pid %s", argv[0]);
+  case XSIG_ENOLISTEN: /* Windows: no mailbox there, or the signal is not watched */
+    return cli_fail(EXIT_FAILED, "send", "pid %s does not listen for that signal", argv[0]);
   case XSIG_ENOTSUP:
     return cli_fail(EXIT_FAILED, "send", "this platform cannot send %s", argv[1]);
   case XSIG_ESYS:
-    fprintf(stderr, "xsig send: %s: %s\n", xsig_strerror(r), strerror(xsig_os_error()));
+    fprintf(stderr, "xsig send: %s: %s (%d)\n", xsig_strerror(r), strerror(xsig_os_error()),
+            xsig_os_error());
     return EXIT_FAILED;
   default:
     return cli_fail(EXIT_FAILED, "send", "%s", xsig_strerror(r));
