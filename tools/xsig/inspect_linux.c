@@ -100,11 +100,27 @@ static int read_threads(long pid, struct inspect_facts *f) {
   return 0;
 }
 
+/* The name as the process has it: status's Name line doubles a backslash and
+ * writes a newline as "\\n", so a name with them cannot be told from one
+ * spelled that way; comm holds the bytes themselves, then one newline. */
+static void read_comm(long pid, struct inspect_facts *f) {
+  char path[64], buf[sizeof f->name];
+  snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+  FILE *c = fopen(path, "r");
+  if (!c) return;
+  size_t n = fread(buf, 1, sizeof buf - 1, c);
+  fclose(c);
+  if (n == 0 || buf[n - 1] != '\n') return; /* ended meanwhile: keep status's */
+  buf[n - 1] = '\0';
+  memcpy(f->name, buf, n);
+}
+
 int inspect_os(long pid, struct inspect_facts *f) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%ld/status", pid);
   int r = read_status(path, process_line, f);
   if (r < 0) return r;
   if (!f->masks) return XSIG_ESYS; /* not a Linux status file we know */
+  read_comm(pid, f);
   return read_threads(pid, f);
 }
