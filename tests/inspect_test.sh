@@ -139,6 +139,12 @@ fi
 got=$($py -c "import json,sys; print(ascii(json.loads(open(sys.argv[1], 'rb').read().decode('utf-8', 'replace'))['name']))" "$tmp/comm.json" 2>&1)
 want="'a\"b\\\\(c) d:\\n\\xe9\\ufffd'"
 [ "$got" = "$want" ] && ok "odd comm: named as it is" || fail "odd comm: name $got, want $want"
+# The text keeps the name on its first line, the newline written as \n.
+first=$("$xsig" inspect $p | head -1)
+case "$first" in
+"pid $p (a\"b\\(c) d:\\n"*) ok "odd comm: text name on one line" ;;
+*) fail "odd comm: text first line: $first" ;;
+esac
 
 # --self, errors, list --json.
 expect "--self is this xsig" --self "j['name']" xsig
