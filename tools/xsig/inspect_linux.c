@@ -43,8 +43,11 @@ static int read_status(const char *path, void (*fn)(const char *key, const char 
     v[strcspn(v, "\n")] = '\0';
     fn(line, v, u);
   }
+  /* A task that ends after the open fails the read (ESRCH): what was read
+   * is then nothing, not the task's state. */
+  int e = ferror(f) ? errno : 0;
   fclose(f);
-  return 0;
+  return e ? os_error(e) : 0;
 }
 
 static void process_line(const char *key, const char *val, void *u) {
@@ -64,12 +67,21 @@ static void process_line(const char *key, const char *val, void *u) {
   }
 }
 
+/* A task past the point where the kernel lets its signal state go still has
+ * a status file, with zero masks and "Threads:\t0": it is left out as gone. */
+struct thread_read {
+  struct inspect_thread *t;
+  int gone;
+};
+
 static void thread_line(const char *key, const char *val, void *u) {
-  struct inspect_thread *t = u;
+  struct thread_read *r = u;
   if (strcmp(key, "SigBlk") == 0)
-    parse_mask(val, &t->blocked);
+    parse_mask(val, &r->t->blocked);
   else if (strcmp(key, "SigPnd") == 0)
-    parse_mask(val, &t->pending);
+    parse_mask(val, &r->t->pending);
+  else if (strcmp(key, "Threads") == 0)
+    r->gone = strcmp(val, "0") == 0;
 }
 
 static int read_threads(long pid, struct inspect_facts *f) {
@@ -93,7 +105,8 @@ static int read_threads(long pid, struct inspect_facts *f) {
     t->tid = tid;
     snprintf(path, sizeof path, "/proc/%ld/task/%ld/status", pid, tid);
     /* A thread that ended meanwhile is left out. */
-    if (read_status(path, thread_line, t) == 0) f->nthreads++;
+    struct thread_read tr = {t, 0};
+    if (read_status(path, thread_line, &tr) == 0 && !tr.gone) f->nthreads++;
   }
   closedir(d);
   f->threads_known = f->nthreads > 0;
