@@ -112,9 +112,29 @@ static const char *action(const struct inspect_facts *f, int sig) {
   return "default";
 }
 
+/* A process name on one line: it may hold any byte but NUL (prctl,
+ * pthread_setname_np), and a newline or an escape sequence in it must not
+ * break the table or drive the terminal. */
+static void print_name(const char *s) {
+  if (!*s) s = "?";
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '\n')
+      fputs("\\n", stdout);
+    else if (c == '\t')
+      fputs("\\t", stdout);
+    else if (c < 0x20 || c == 0x7f)
+      printf("\\x%02x", c);
+    else
+      putchar(c);
+  }
+}
+
 static void print_text(const struct report *r, const int *sigs, int n) {
   const struct inspect_facts *f = &r->f;
-  printf("pid %ld (%s)", f->pid, f->name[0] ? f->name : "?");
+  printf("pid %ld (", f->pid);
+  print_name(f->name);
+  putchar(')');
   if (f->ns_pid > 0 && f->ns_pid != f->pid) printf(", pid %ld in its pid namespace", f->ns_pid);
   if (f->threads_known) printf(", %d thread%s", f->nthreads, f->nthreads == 1 ? "" : "s");
   putchar('\n');

@@ -43,8 +43,11 @@ static int read_status(const char *path, void (*fn)(const char *key, const char 
     v[strcspn(v, "\n")] = '\0';
     fn(line, v, u);
   }
+  /* A task that ends after the open fails the read (ESRCH): what was read
+   * is then nothing, not the task's state. */
+  int e = ferror(f) ? errno : 0;
   fclose(f);
-  return 0;
+  return e ? os_error(e) : 0;
 }
 
 static void process_line(const char *key, const char *val, void *u) {
@@ -64,12 +67,21 @@ static void process_line(const char *key, const char *val, void *u) {
   }
 }
 
+/* A task past the point where the kernel lets its signal state go still has
+ * a status file, with zero masks and "Threads:\t0": it is left out as gone. */
+struct thread_read {
+  struct inspect_thread *t;
+  int gone;
+};
+
 static void thread_line(const char *key, const char *val, void *u) {
-  struct inspect_thread *t = u;
+  struct thread_read *r = u;
   if (strcmp(key, "SigBlk") == 0)
-    parse_mask(val, &t->blocked);
+    parse_mask(val, &r->t->blocked);
   else if (strcmp(key, "SigPnd") == 0)
-    parse_mask(val, &t->pending);
+    parse_mask(val, &r->t->pending);
+  else if (strcmp(key, "Threads") == 0)
+    r->gone = strcmp(val, "0") == 0;
 }
 
 static int read_threads(long pid, struct inspect_facts *f) {
@@ -93,11 +105,27 @@ static int read_threads(long pid, struct inspect_facts *f) {
     t->tid = tid;
     snprintf(path, sizeof path, "/proc/%ld/task/%ld/status", pid, tid);
     /* A thread that ended meanwhile is left out. */
-    if (read_status(path, thread_line, t) == 0) f->nthreads++;
+    struct thread_read tr = {t, 0};
+    if (read_status(path, thread_line, &tr) == 0 && !tr.gone) f->nthreads++;
   }
   closedir(d);
   f->threads_known = f->nthreads > 0;
   return 0;
+}
+
+/* The name as the process has it: status's Name line doubles a backslash and
+ * writes a newline as "\\n", so a name with them cannot be told from one
+ * spelled that way; comm holds the bytes themselves, then one newline. */
+static void read_comm(long pid, struct inspect_facts *f) {
+  char path[64], buf[sizeof f->name];
+  snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+  FILE *c = fopen(path, "r");
+  if (!c) return;
+  size_t n = fread(buf, 1, sizeof buf - 1, c);
+  fclose(c);
+  if (n == 0 || buf[n - 1] != '\n') return; /* ended meanwhile: keep status's */
+  buf[n - 1] = '\0';
+  memcpy(f->name, buf, n);
 }
 
 int inspect_os(long pid, struct inspect_facts *f) {
@@ -106,5 +134,6 @@ int inspect_os(long pid, struct inspect_facts *f) {
   int r = read_status(path, process_line, f);
   if (r < 0) return r;
   if (!f->masks) return XSIG_ESYS; /* not a Linux status file we know */
+  read_comm(pid, f);
   return read_threads(pid, f);
 }
