@@ -21,6 +21,12 @@ esac
 sets=(native hardening); [ "$what" = --native-only ] || sets+=(windows)
 bash ci/deps.sh "${sets[@]}"
 
+# The library (C) builds as users build it, -O2 -g. The C++ test programs and
+# GoogleTest build at -O1 with line tables only: that halves the compile time
+# that dominates each build (22 s against 11 s for core_test.cc, measured).
+test_cxx="-O1 -g1 -DNDEBUG"
+export XSIG_TEST_CXX_FLAGS=$test_cxx # for ci/test-wine.sh
+
 run_native() { # compiler mode
   local cc=$1 mode=$2 cxx flags="" dir="$root/build-ci/$1-$2"
   [ "$cc" = gcc ] && cxx=g++ || cxx=clang++
@@ -32,6 +38,7 @@ run_native() { # compiler mode
   cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" -DXSIG_REQUIRE_INTEGRATIONS=ON \
     -DCMAKE_C_FLAGS="$flags -Werror" -DCMAKE_CXX_FLAGS="$flags" \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$test_cxx" \
     -DCMAKE_EXE_LINKER_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="$flags" >/dev/null
   cmake --build "$dir" -j "$jobs" >/dev/null
   # ThreadSanitizer needs the address layout it was built for; a kernel with
