@@ -140,7 +140,7 @@ INSTANTIATE_TEST_SUITE_P(Hostile, ForkThenKill, ::testing::Values(Path::Wait, Pa
 TEST_P(ForkThenKill, ASignalSentAtOnceToAForkChildIsDispatchedThere) {
   Rec rec;
   ASSERT_EQ(0, xsig_watch(nullptr, SIGTERM, record, &rec, 0, nullptr));
-  const int n = 100;
+  const int n = xsigtest::rounds_for(100);
   std::vector<pid_t> kids;
   for (int i = 0; i < n; i++) {
     pid_t pid = fork();
@@ -538,7 +538,8 @@ TEST_F(Hostile, CancellingAThreadWhileItsHandlerWakesOthersLosesNoWakeup) {
     ASSERT_EQ(0, xsig_watch(c, SIGUSR1, nothing, nullptr, 0, nullptr));
   }
   int silent = 0;
-  for (int round = 0; round < 300 && silent == 0; round++) {
+  const int rounds = xsigtest::rounds_for(300);
+  for (int round = 0; round < rounds && silent == 0; round++) {
     m.tid = 0;
     pthread_t t;
     ASSERT_EQ(0, pthread_create(&t, nullptr, wait_on_first, &m));
@@ -800,7 +801,7 @@ TEST_F(Hostile, AnEventsDetailsBelongToADeliveryCountedInIt) {
                      static_cast<std::vector<Ev> *>(u)->push_back({ev->count, ev->source});
                    },
                    &evs, 0, nullptr));
-  const int rounds = 20000, feeds = 3;
+  const int rounds = xsigtest::rounds_for(20000), feeds = 3;
   std::atomic<bool> done{false};
   // The producer takes its own kill() before kill returns; the dispatching
   // thread blocks SIGUSR1, so every kernel delivery is the producer's.

@@ -1,3 +1,4 @@
+#include <cstdio>
 #include "support/support.h"
 #include <chrono>
 #include <thread>
@@ -52,6 +53,13 @@ bool under_valgrind() {
   const char *p = std::getenv("LD_PRELOAD");
   return p && std::strstr(p, "vgpreload");
 #endif
+}
+
+int rounds_for(int n) {
+  if (!under_valgrind()) return n;
+  int m = n / 10 > 0 ? n / 10 : 1;
+  std::printf("valgrind: %d rounds instead of %d\n", m, n);
+  return m;
 }
 
 std::string cli_path() {

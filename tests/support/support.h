@@ -31,6 +31,10 @@ long long now_ms();
 // (sigaction refuses it) and does not know SS_AUTODISARM. The few tests that
 // need those say so on stdout and leave out that part only.
 bool under_valgrind();
+// A loop's round count: n, or a tenth of it (at least 1) under valgrind,
+// which runs one thread at a time some 50 times slower; the test's property
+// is checked the same way either way. Says so on stdout when it cuts.
+int rounds_for(int n);
 
 // The events a watch received; `record` is the xsig_cb that fills it.
 struct Rec {
