@@ -59,6 +59,7 @@ int rounds_for(int n) {
   if (!under_valgrind()) return n;
   int m = n / 10 > 0 ? n / 10 : 1;
   std::printf("valgrind: %d rounds instead of %d\n", m, n);
+  std::fflush(stdout); /* not once more from each fork child */
   return m;
 }
 
