@@ -16,6 +16,7 @@
 #include <winsock2.h>
 #else
 #include <poll.h>
+#include <unistd.h>
 #endif
 
 #include "support/core_peek.h"
@@ -167,9 +168,8 @@ TEST_F(Core, SupportMatchesWatchExactly) {
 }
 
 TEST(Errors, EveryCodeHasItsOwnText) {
-  int codes[] = {XSIG_EINVAL, XSIG_ENOTSUP, XSIG_EFAULTSIG, XSIG_ESTATE,   XSIG_ENOMEM,
-                 XSIG_ESYS,   XSIG_ESRCH,   XSIG_EPERM,     XSIG_EIGNORED, XSIG_ENOTSVC,
-                 XSIG_ENOLISTEN};
+  int codes[] = {XSIG_EINVAL, XSIG_ENOTSUP, XSIG_EFAULTSIG, XSIG_ESTATE,  XSIG_ENOMEM,   XSIG_ESYS,
+                 XSIG_ESRCH,  XSIG_EPERM,   XSIG_EIGNORED,  XSIG_ENOTSVC, XSIG_ENOLISTEN};
   for (int a : codes)
     for (int b : codes)
       if (a != b) EXPECT_STRNE(xsig_strerror(a), xsig_strerror(b));
@@ -252,6 +252,22 @@ TEST_F(Core, SendRejectsBadArguments) {
   EXPECT_EQ(XSIG_EINVAL, xsig_disposition(0));
   EXPECT_EQ(XSIG_EINVAL, xsig_ignore(0));
 }
+
+#ifndef _WIN32
+// POSIX has no mailbox to ask, even about a process that watches SIGTERM (this
+// one); bad arguments are still XSIG_EINVAL.
+TEST_F(Core, AcceptsIsNotSupportedOnPosix) {
+  Rec rec;
+  xsig_watch_t *w = nullptr;
+  ASSERT_EQ(0, xsig_watch(nullptr, SIGTERM, record, &rec, 0, &w));
+  int sigs[8];
+  EXPECT_EQ(XSIG_ENOTSUP, xsig_accepts(getpid(), sigs, 8));
+  EXPECT_EQ(XSIG_ENOTSUP, xsig_accepts(getpid(), nullptr, 0));
+  EXPECT_EQ(XSIG_EINVAL, xsig_accepts(0, sigs, 8));
+  EXPECT_EQ(XSIG_EINVAL, xsig_accepts(getpid(), nullptr, 1));
+  EXPECT_EQ(0, xsig_unwatch(w));
+}
+#endif
 
 // ------------------------------------------------------------------ delivery
 

@@ -217,6 +217,13 @@ XSIG_EXTERN int xsig_raise(int signum);       /* to this process, through the sa
  * XSIG_EPERM when the endpoint is not the target's own (docs/WINDOWS.md, "The mailbox"). */
 XSIG_EXTERN int xsig_send(int64_t pid, int signum);
 XSIG_EXTERN int xsig_send_group(int64_t pgid, int signum);
+/* Windows: the signals pid's xsig mailbox takes now, asked of the mailbox itself (those it watches
+ * of SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, and SIGINT, SIGBREAK): writes at most cap of them
+ * in ascending order and returns how many there are (out may be NULL when cap is 0), as
+ * xsig_signals() does. XSIG_ENOLISTEN when pid has no mailbox (it watches none of the first five,
+ * or is no xsig program), XSIG_ESRCH no such process, XSIG_EPERM the endpoint is not pid's own.
+ * POSIX: XSIG_ENOTSUP (another process's dispositions are read from /proc, not asked). */
+XSIG_EXTERN int xsig_accepts(int64_t pid, int *out, size_t cap);
 
 /* ---- Windows services
  *

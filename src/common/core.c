@@ -762,3 +762,17 @@ int xsig_send_group(int64_t pgid, int sig) {
   if (pgid < 0 || (sig != 0 && !xsig__known(sig))) return XSIG_EINVAL;
   return xsig__os_send_group(pgid, sig);
 }
+
+int xsig_accepts(int64_t pid, int *out, size_t cap) {
+  if (pid <= 0 || (!out && cap)) return XSIG_EINVAL;
+  uint32_t mask = 0;
+  int r = xsig__os_accepts(pid, &mask);
+  if (r < 0) return r;
+  int total = 0;
+  for (int s = 1; s < 32; s++) {
+    if (!(mask >> s & 1u)) continue;
+    if ((size_t)total < cap) out[total] = s;
+    total++;
+  }
+  return total;
+}

@@ -153,6 +153,8 @@ int xsig__os_default(int signum);
 int xsig__os_raise(int signum);
 int xsig__os_send(int64_t pid, int signum);
 int xsig__os_send_group(int64_t pgid, int signum);
+/* The signals pid's mailbox takes (bit n for signal n), or a negative error. */
+int xsig__os_accepts(int64_t pid, uint32_t *mask);
 /* With the engine lock held, at the start of every public call that takes it:
  * in a child that skipped pthread_atfork (raw clone, _Fork), rebuilds with
  * every signal blocked, as the atfork child handler does; and puts back a

@@ -206,6 +206,14 @@ int xsig__os_send_group(int64_t pgid, int sig) {
   return kill_result(killpg((pid_t)pgid, sig));
 }
 
+/* POSIX has no mailbox: another process's dispositions are in /proc or the
+ * process table, which xsig inspect reads; nothing here answers for them. */
+int xsig__os_accepts(int64_t pid, uint32_t *mask) {
+  (void)pid;
+  (void)mask;
+  return XSIG_ENOTSUP;
+}
+
 /* ---------------------------------------------------------------- fork */
 
 static void rearm(void) {

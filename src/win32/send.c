@@ -9,6 +9,7 @@
  * arrive, and nothing reaches the whole console unless group 0 was asked for. */
 #include "win32_int.h"
 #include "../common/xsig_int.h"
+#include "../common/mailbox_msg.h"
 #include <winternl.h>
 
 /* OpenProcess fails with ERROR_INVALID_PARAMETER for an unknown id. */
@@ -166,4 +167,18 @@ int xsig__os_send_group(int64_t pgid, int sig) {
   if (sig == 0) return check_alive(pgid);
   int r = check_group(pgid);
   return r < 0 ? r : console_event(pgid, sig);
+}
+
+/* Asks pid's mailbox which signals it takes: the reply's mask. */
+int xsig__os_accepts(int64_t pid, uint32_t *mask) {
+  int r;
+  HANDLE h = open_exact(pid, 0, &r);
+  if (!h) return r;
+  xsig__mbox_msg_t msg = {XSIG__MBOX_QUERY, 0, 0}, reply;
+  r = xsig__win32_mbox_call(h, (DWORD)pid, &msg, &reply);
+  CloseHandle(h);
+  if (r < 0) return r;
+  if (reply.value < 0) return reply.value;
+  *mask = reply.mask & XSIG__MBOX_SIGNALS;
+  return 0;
 }

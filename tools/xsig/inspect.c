@@ -15,7 +15,8 @@ static const char *const usage_inspect =
     "is blocked, and whether it is pending for the process or for threads; then\n"
     "diagnoses in plain words, such as a PID 1 that does not catch SIGTERM.\n"
     "Linux reads /proc/PID/status and /proc/PID/task/*/status. Windows shows\n"
-    "whether the process shares this console and whether it is a service.\n"
+    "whether the process shares this console, whether it is a service, and\n"
+    "whether it has an xsig mailbox and which signals that accepts.\n"
     "--json prints one JSON object instead (schema in docs/CLI.md).\n"
     "Exit status: 0 shown, 1 no such process / not permitted / not known here,\n"
     "2 bad usage.\n";
@@ -71,9 +72,35 @@ static const char *ignore_reason(int sig) {
   return "";
 }
 
+/* Windows: what xsig send can do with the process, from its mailbox. */
+static void diagnose_mailbox(struct report *r) {
+  const struct inspect_facts *f = &r->f;
+  struct diag *d;
+  if (f->mailbox == 0) {
+    snprintf(add(r, "no-mailbox")->text, sizeof r->d[0].text,
+             "no xsig mailbox: `xsig send %ld TERM` (and HUP, QUIT, USR1, USR2) will fail with "
+             "ENOLISTEN",
+             f->pid);
+    return;
+  }
+  if (f->mailbox != 1) return;
+  d = add(r, "mailbox");
+  if (f->naccepts == 0) {
+    snprintf(d->text, sizeof d->text, "has an xsig mailbox: it watches no signal it could take");
+    return;
+  }
+  size_t len = (size_t)snprintf(d->text, sizeof d->text, "has an xsig mailbox: accepts");
+  for (int i = 0; i < f->naccepts && len < sizeof d->text; i++) {
+    char nb[32];
+    len += (size_t)snprintf(d->text + len, sizeof d->text - len, " %s",
+                            sig_name(f->accepts[i], nb, sizeof nb));
+  }
+}
+
 static void diagnose(struct report *r) {
   const struct inspect_facts *f = &r->f;
   char nb[32];
+  diagnose_mailbox(r);
   if (!f->masks) return;
   if (f->ns_pid == 1 && !sigbits_has(&f->caught, SIGTERM))
     snprintf(add(r, "pid1-sigterm-not-caught")->text, sizeof r->d[0].text,
@@ -140,7 +167,14 @@ static void print_text(const struct report *r, const int *sigs, int n) {
   putchar('\n');
   if (f->console >= 0) printf("console: %s\n", f->console ? "yes" : "no");
   if (f->service_known) printf("service: %s\n", f->service[0] ? f->service : "no");
-  if (f->mailbox >= 0) printf("xsig mailbox: %s\n", f->mailbox ? "yes" : "no");
+  if (f->mailbox >= 0) {
+    char nb[32];
+    printf("xsig mailbox: %s", f->mailbox ? "yes" : "no");
+    if (f->mailbox) printf(", accepts%s", f->naccepts ? "" : " nothing");
+    for (int i = 0; f->mailbox && i < f->naccepts; i++)
+      printf(" %s", sig_name(f->accepts[i], nb, sizeof nb));
+    putchar('\n');
+  }
   for (int i = 0; i < f->nnotes; i++) printf("not known: %s\n", f->note[i]);
   if (f->masks) {
     printf("%-12s %6s  %-8s %-8s %s\n", "SIGNAL", "NUMBER", "ACTION", "BLOCKED", "PENDING");
@@ -201,6 +235,18 @@ static void print_json(const struct report *r, const int *sigs, int n) {
     printf(",\"ns_pid\":null");
   json_tri("console", f->console);
   json_tri("mailbox", f->mailbox);
+  printf(",\"accepts\":");
+  if (f->mailbox != 1) {
+    printf("null");
+  } else {
+    char nb[32];
+    putchar('[');
+    for (int i = 0; i < f->naccepts; i++) {
+      if (i) putchar(',');
+      cli_json_str(sig_name(f->accepts[i], nb, sizeof nb));
+    }
+    putchar(']');
+  }
   printf(",\"service\":");
   if (!f->service_known)
     printf("null");

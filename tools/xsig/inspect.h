@@ -34,6 +34,8 @@ struct inspect_facts {
   int threads_known;              /* 0: only the process-wide masks are known */
   /* Windows */
   int console, mailbox;
+  int accepts[32]; /* mailbox 1: the signals it takes now (xsig_accepts), naccepts of them */
+  int naccepts;
   char service[256]; /* the service's name when it is one; "" when not or unknown */
   int service_known;
   const char *note[4]; /* what this OS file could not find out, in words */

@@ -1,6 +1,8 @@
 /* xsig inspect on Windows: no process has a signal table another can read,
  * so this tells what Windows does show: whether the process shares this
- * console, and whether it is a running service (the SCM's process ids). */
+ * console, whether it is a running service (the SCM's process ids), and
+ * whether it has an xsig mailbox and which signals that takes (the mailbox
+ * answers, through xsig_accepts). */
 #include "cli.h"
 #include "inspect.h"
 #include <stdio.h>
@@ -37,6 +39,21 @@ static void service_of(DWORD pid, struct inspect_facts *f) {
   CloseServiceHandle(scm);
 }
 
+static void mailbox_of(long pid, struct inspect_facts *f) {
+  int n = xsig_accepts(pid, f->accepts, sizeof f->accepts / sizeof f->accepts[0]);
+  if (n >= 0) {
+    f->mailbox = 1;
+    f->naccepts = n < 32 ? n : 32;
+  } else if (n == XSIG_ENOLISTEN) {
+    f->mailbox = 0;
+  } else if (n == XSIG_EPERM) {
+    /* Someone else made the pipe named after pid: its answer says nothing. */
+    f->note[f->nnotes++] = "whether it has an xsig mailbox (its pipe is held by another process)";
+  } else {
+    f->note[f->nnotes++] = "whether it has an xsig mailbox (the mailbox did not answer)";
+  }
+}
+
 int inspect_os(long pid, struct inspect_facts *f) {
   HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
   if (!h) return GetLastError() == ERROR_ACCESS_DENIED ? XSIG_EPERM : XSIG_ESRCH;
@@ -62,9 +79,7 @@ int inspect_os(long pid, struct inspect_facts *f) {
     f->note[f->nnotes++] = "whether it has a console (it does not share this one)";
   service_of((DWORD)pid, f);
   if (!f->service_known) f->note[f->nnotes++] = "whether it is a service (the SCM did not answer)";
-  /* The mailbox (\\.\pipe\...) comes with its own helper's branch: until then
-   * no name to look for, so this stays unknown rather than guessed. */
-  f->note[f->nnotes++] = "whether it has an xsig mailbox (not in this build)";
+  mailbox_of(pid, f);
   f->note[f->nnotes++] = "signal dispositions and masks (Windows has none to read)";
   return 0;
 }

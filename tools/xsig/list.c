@@ -54,12 +54,15 @@ static const char *disposition_word(int d) {
   }
 }
 
-/* The table as one JSON object (docs/CLI.md). */
-static int print_json(void) {
+/* The table as one JSON object (docs/CLI.md). svc: xsig_service_start's
+ * answer on Windows, 1 where there are no services. */
+static int print_json(int svc) {
   int *sigs, n = cli_all_signals(&sigs);
   if (n < 0) return cli_fail(EXIT_FAILED, "list", "%s", xsig_strerror(n));
   printf("{\"schema\":1,\"platform\":");
   cli_json_str(xsig_platform());
+  /* The fact the text table's last line gives: null where no SCM exists. */
+  printf(",\"service\":%s", svc == 1 ? "null" : svc == 0 ? "true" : "false");
   printf(",\"signals\":[");
   for (int i = 0; i < n; i++) {
     int s = sigs[i];
@@ -71,17 +74,26 @@ static int print_json(void) {
   }
   printf("]}\n");
   free(sigs);
+#ifdef _WIN32
+  if (svc == 0) {
+    fflush(stdout);
+    xsig_graceful_exit(0); /* reports SERVICE_STOPPED */
+  }
+#endif
   return 0;
 }
 
 int cmd_list(int argc, char **argv) {
   if (cli_wants_help(argc, argv, usage_list)) return 0;
-  if (argc == 1 && strcmp(argv[0], "--json") == 0) return print_json();
-  if (argc > 0) return cli_fail(EXIT_USAGE, "list", "unexpected argument '%s'", argv[0]);
+  int json = argc == 1 && strcmp(argv[0], "--json") == 0;
+  if (argc > 0 && !json) return cli_fail(EXIT_USAGE, "list", "unexpected argument '%s'", argv[0]);
 #ifdef _WIN32
   /* Connected first, so that the table is the one a service has. */
   int svc = xsig_service_start("xsig", NULL);
+#else
+  int svc = 1;
 #endif
+  if (json) return print_json(svc);
   int *sigs, n = cli_all_signals(&sigs);
   if (n < 0) return cli_fail(EXIT_FAILED, "list", "%s", xsig_strerror(n));
   printf("%-*s %6s  %-11s  %-8s  %s\n", NAME_WIDTH, "NAME", "NUMBER", "SUPPORT", "PORTABLE",
