@@ -103,7 +103,20 @@ TEST(Run, AStopToTheSupervisorReachesAnXsigChildAndItsCodePassesThrough) {
   ASSERT_TRUE(p.wait_output("ready")) << p.output();
   ASSERT_TRUE(GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0));
   EXPECT_EQ(p.wait_exit(), 5) << p.output();
-  // Through the supervisor: Wine makes no Ctrl+Break, so Ctrl+C to the group.
+  // Through the supervisor: the child watches SIGTERM, so its mailbox takes it.
+  EXPECT_NE(p.output().find("passed on as SIGTERM to pid"), std::string::npos) << p.output();
+  EXPECT_NE(p.output().find("stopped by SIGTERM"), std::string::npos) << p.output();
+}
+
+TEST(Run, AStopReachesAChildWithoutASigtermWatchAsCtrlC) {
+  own_console();
+  xsigtest::WinProc p(run_cmd("-v --grace 20", "drain-int 0"), 0, false, kWaitMs);
+  ASSERT_TRUE(p.started());
+  ASSERT_TRUE(p.wait_output("ready")) << p.output();
+  ASSERT_TRUE(GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0));
+  EXPECT_EQ(p.wait_exit(), 5) << p.output();
+  // The mailbox refuses (no SIGTERM watch); Wine makes no Ctrl+Break, so
+  // Ctrl+C to the group.
   EXPECT_NE(p.output().find("passed on as Ctrl+C to process group"), std::string::npos)
       << p.output();
   EXPECT_NE(p.output().find("stopped by SIGINT"), std::string::npos) << p.output();
@@ -248,16 +261,34 @@ void run_service(const std::string &opts, const std::string &child, Stopped *out
   remove(file.c_str());
 }
 
-// STOP reaches an xsig CMD; the service is STOP_PENDING, its checkpoint
-// moving, while CMD drains, then STOPPED with CMD's exit code. CMD has a
-// console (the supervisor's own, made because a service has none), and the
-// stop comes as Ctrl+C to its group: xsig_send has no mailbox SIGTERM yet, and
-// Wine makes no Ctrl+Break.
+// STOP reaches an xsig CMD through its mailbox as SIGTERM; the service is
+// STOP_PENDING, its checkpoint moving, while CMD drains, then STOPPED with
+// CMD's exit code.
 TEST(Run, ServiceStopDrainsAnXsigChildAndReportsItsCode) {
   Stopped st;
   std::string log;
   bool gone = false;
   run_service("-v --grace 30", "drain 3000", &st, &log, &gone);
+  if (HasFatalFailure()) return;
+  EXPECT_NE(log.find("stopped by SIGTERM"), std::string::npos) << log;
+  EXPECT_NE(log.find("draining"), std::string::npos) << log;
+  EXPECT_TRUE(st.pending);
+  EXPECT_GE(st.checkpoints.size(), 2u) << "the checkpoint did not move";
+  EXPECT_EQ(st.end.dwCurrentState, (DWORD)SERVICE_STOPPED);
+  EXPECT_EQ(st.end.dwWin32ExitCode, (DWORD)ERROR_SERVICE_SPECIFIC_ERROR);
+  EXPECT_EQ(st.end.dwServiceSpecificExitCode, 5u) << "CMD's exit code";
+  EXPECT_TRUE(gone);
+}
+
+// A CMD that the mailbox cannot stop (it watches no SIGTERM) gets the console
+// fallback: a service has no console, so the supervisor made one, which CMD
+// shares, and the stop comes as Ctrl+C to CMD's group (Wine makes no
+// Ctrl+Break). Without that console it stayed running until the grace.
+TEST(Run, ServiceStopReachesAChildOnTheSupervisorsConsole) {
+  Stopped st;
+  std::string log;
+  bool gone = false;
+  run_service("-v --grace 30", "drain-int 3000", &st, &log, &gone);
   if (HasFatalFailure()) return;
   EXPECT_NE(log.find("console yes"), std::string::npos) << log;
   EXPECT_NE(log.find("stopped by SIGINT"), std::string::npos) << log;

@@ -11,6 +11,8 @@
  *                                "ready", and exit 5 from the callback
  *   win32_run_child drain MS     as stoppable, but print "draining" and take
  *                                MS ms before it exits 5
+ *   win32_run_child drain-int MS as drain, watching SIGINT only: the mailbox
+ *                                refuses its SIGTERM, only Ctrl+C reaches it
  *   win32_run_child log FILE ... stdout to FILE, which starts with "pid PID
  *                                console yes|no" (whether it has a console),
  *                                then the rest as above (under a service, which
@@ -63,17 +65,19 @@ int main(int argc, char **argv) {
     fflush(stdout);
     Sleep(INFINITE);
   }
-  if (argc >= 3 && strcmp(argv[1], "drain") == 0) drain_ms = atoi(argv[2]);
-  if (argc >= 2 && (strcmp(argv[1], "stoppable") == 0 || drain_ms)) {
+  int int_only = argc >= 3 && strcmp(argv[1], "drain-int") == 0;
+  if (argc >= 3 && (strcmp(argv[1], "drain") == 0 || int_only)) drain_ms = atoi(argv[2]);
+  if (argc >= 2 && (strcmp(argv[1], "stoppable") == 0 || drain_ms || int_only)) {
     if (xsig_init() < 0 || xsig_default(SIGINT) < 0) return 3;
-    if (xsig_watch(NULL, SIGINT, on_stop, NULL, 0, NULL) < 0 ||
-        xsig_watch(NULL, SIGBREAK, on_stop, NULL, 0, NULL) < 0 ||
-        xsig_watch(NULL, SIGTERM, on_stop, NULL, 0, NULL) < 0)
+    if (xsig_watch(NULL, SIGINT, on_stop, NULL, 0, NULL) < 0) return 3;
+    if (!int_only && (xsig_watch(NULL, SIGBREAK, on_stop, NULL, 0, NULL) < 0 ||
+                      xsig_watch(NULL, SIGTERM, on_stop, NULL, 0, NULL) < 0))
       return 3;
     printf("ready\n");
     fflush(stdout);
     for (;;) xsig_wait(NULL, -1);
   }
-  fprintf(stderr, "usage: win32_run_child [log FILE] exit N|grandchild|sleep|stoppable|drain MS\n");
+  fprintf(stderr, "usage: win32_run_child [log FILE] exit N|grandchild|sleep|stoppable|drain "
+                  "MS|drain-int MS\n");
   return 2;
 }
