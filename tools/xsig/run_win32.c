@@ -5,6 +5,7 @@
  * terminated after --grace. See docs/RUN.md. */
 #include "cli.h"
 #include "run.h"
+#include "xsig/lifecycle.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,23 +33,48 @@ static void say(const char *fmt, const char *a, unsigned long n) {
 }
 
 /* ---------------------------------------------------------------- --service
- * THE SPOT FOR THE SERVICE HELPER'S xsig_service_start(). It is not in this
- * branch's tree, so --service refuses with a clear error (status 1). With
- * main's API (xsig.h: xsig_service_start(name, opts), xsig_service_active();
- * lifecycle.h: xsig_notify_ready(), xsig_graceful_exit()) the wiring is:
- *   1. here:                      return xsig_service_start(name, NULL);
- *   2. in run_supervise, after spawn() succeeded:
- *                                 if (xsig_service_active()) xsig_notify_ready();
- *      (SERVICE_RUNNING)
- *   3. at its end, instead of returning the code:
- *                                 if (xsig_service_active()) xsig_graceful_exit(code);
- *      (SERVICE_STOPPED with CMD's exit code)
- * An SCM STOP then arrives as the SIGTERM watch below (source
- * XSIG_SRC_SERVICE), is passed on like any stop, and the SCM shows
- * STOP_PENDING until the process ends. */
+ * --service NAME: the supervisor is the service. xsig_service_start connects
+ * to the SCM (START_PENDING); the spawned CMD makes it RUNNING; an SCM STOP
+ * arrives as the SIGTERM watch below (source XSIG_SRC_SERVICE), after the
+ * backend reported STOP_PENDING, whose checkpoint it moves every second until
+ * the process ends; it is passed on like any stop, --grace bounds it, and the
+ * end is SERVICE_STOPPED with CMD's exit status (service_end).
+ *
+ * A process the SCM did not start fails (status 1) rather than supervising
+ * from the console: --service says the command line is a service's binPath,
+ * and one run anywhere else is a mistake to show, not to paper over (the same
+ * command without --service is the console supervisor). */
 static int service_start(const char *name) {
-  (void)name;
-  return XSIG_ENOTSUP;
+  int r = xsig_service_start(name, NULL);
+  if (r == XSIG_ENOTSVC)
+    return cli_fail(EXIT_FAILED, "run",
+                    "--service %s: this process was not started by the Service Control Manager "
+                    "(install it with sc create; without --service xsig run supervises from a "
+                    "console)",
+                    name);
+  if (r < 0)
+    return cli_fail(EXIT_FAILED, "run", "--service: cannot connect to the SCM: %s",
+                    xsig_strerror(r));
+  return 0;
+}
+
+/* A service has no console, and a console event reaches only processes on
+ * the sender's console: without one, the Ctrl+Break (or Ctrl+C) fallback of
+ * pass_on could reach no CMD at all, and only --grace would end it. So the
+ * supervisor makes one (in the service's session, which no user sees) before
+ * CMD starts; CMD inherits it, in its own process group as on a console. */
+static void service_console(void) {
+  DWORD one;
+  if (GetConsoleProcessList(&one, 1) == 0 && !AllocConsole())
+    say("no console for CMD (Windows error %s%lu): only --grace can end it", "", GetLastError());
+}
+
+/* Every end of a service goes through here: SERVICE_STOPPED with status
+ * (NO_ERROR for 0, else ERROR_SERVICE_SPECIFIC_ERROR and status), then exit.
+ * A process that just returned would leave the SCM to find it gone (1067). */
+static int service_end(int status) {
+  if (xsig_service_active()) xsig_graceful_exit(status);
+  return status;
 }
 
 /* ---------------------------------------------------------------- command line */
@@ -253,22 +279,24 @@ int run_supervise(const struct run_opts *o) {
     return EXIT_FAILED;
   }
   int r = xsig_init();
-  /* Ctrl+C, Ctrl+Break, console close (SIGTERM), the mailbox's SIGTERM and,
-   * once wired, SCM STOP (SIGTERM) all come as these. */
+  /* Ctrl+C, Ctrl+Break, console close (SIGTERM), the mailbox's SIGTERM and
+   * an SCM STOP (SIGTERM) all come as these. */
   if (r == 0) r = xsig_watch(NULL, SIGINT, on_stop, NULL, 0, NULL);
   if (r == 0) r = xsig_watch(NULL, SIGBREAK, on_stop, NULL, 0, NULL);
   if (r == 0) r = xsig_watch(NULL, SIGTERM, on_stop, NULL, 0, NULL);
   if (r < 0) return cli_fail(EXIT_FAILED, "run", "cannot take the signals: %s", xsig_strerror(r));
-  if (o->service && (r = service_start(o->service)) < 0)
-    return cli_fail(EXIT_FAILED, "run",
-                    "--service: %s (xsig_service_start is not in this build yet)",
-                    xsig_strerror(r));
+  /* After the watches: a STOP from the first moment is a stop request. */
+  if (o->service && service_start(o->service) != 0) return EXIT_FAILED;
+  if (o->service) service_console();
   HANDLE t = CreateThread(NULL, 0, dispatcher, NULL, 0, NULL);
-  if (!t) return cli_fail(EXIT_FAILED, "run", "%s", "cannot start the dispatcher thread");
+  if (!t)
+    return service_end(cli_fail(EXIT_FAILED, "run", "%s", "cannot start the dispatcher thread"));
   CloseHandle(t);
   int status = spawn(o->argv);
-  if (status) return status;
-  if (loop() < 0) return cli_fail(EXIT_FAILED, "run", "%s", "waiting on the job failed");
+  if (status) return service_end(status);
+  if (xsig_service_active()) xsig_notify_ready(); /* SERVICE_RUNNING */
+  if (loop() < 0)
+    return service_end(cli_fail(EXIT_FAILED, "run", "%s", "waiting on the job failed"));
   WaitForSingleObject(W.proc, INFINITE);
   DWORD code = 1;
   GetExitCodeProcess(W.proc, &code);
@@ -276,5 +304,5 @@ int run_supervise(const struct run_opts *o) {
   /* No xsig_shutdown: the dispatcher thread is in xsig_wait; the process ends
    * here, and the job with it. */
   fflush(stdout);
-  return run_map_status(o, (int)code);
+  return service_end(run_map_status(o, (int)code));
 }
