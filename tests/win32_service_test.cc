@@ -416,6 +416,31 @@ TEST(ChildServiceTest, ForcedExitReportsStoppedAndEndsTheProcess) {
   CloseHandle(proc);
 }
 
+// A stop request whose one-shot SIGTERM callback runs, and removes the watch,
+// before the control handler has looked for watchers is still that watch's:
+// the service exits by its own xsig_graceful_exit, not by a forced exit. The
+// helper widens the race (--oneshot); four runs, because each service can be
+// stopped only once.
+TEST(ChildServiceTest, StopTakenByAOneShotWatchIsNotAForcedExit) {
+  for (int run = 0; run < 4; run++) {
+    SCOPED_TRACE(run);
+    ChildService c("oneshot", "--oneshot --exit 0");
+    ASSERT_TRUE(c.up()) << c.log();
+    DWORD pid = c.svc().status().dwProcessId;
+    HANDLE proc = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    ASSERT_NE(proc, nullptr);
+    EXPECT_EQ(c.svc().control(SERVICE_CONTROL_STOP), 0u);
+    ASSERT_TRUE(c.wait_stopped());
+    EXPECT_EQ(WaitForSingleObject(proc, 20000), WAIT_OBJECT_0);
+    DWORD code = 99;
+    GetExitCodeProcess(proc, &code);
+    CloseHandle(proc);
+    EXPECT_EQ(code, 0u) << "0xC000013A is the forced exit";
+    EXPECT_EQ(c.svc().status().dwWin32ExitCode, 0u);
+    EXPECT_NE(c.log().find("exiting 0"), std::string::npos) << c.log();
+  }
+}
+
 // ---------------------------------------------------------------- not a service
 
 // A console program gets XSIG_ENOTSVC, and may go on as one; the signals of

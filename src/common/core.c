@@ -125,11 +125,19 @@ static int wake(int sig, const xsig__slot_t *skip) {
   return n;
 }
 
+/* The answer counts the watchers found before the delivery is recorded, too:
+ * once it is, a dispatcher on another thread may take it and run a one-shot
+ * callback (or one that unwatches) before wake() gets to that context, and a
+ * caller that decides from the answer (Windows holds a close, accepts a
+ * service control, acknowledges a mailbox message) must count the watch that
+ * took the delivery. */
 int xsig__deliver(int sig, int64_t pid, xsig_source_t src, uint32_t native,
                   const xsig__slot_t *skip) {
   if (sig <= 0 || sig >= XSIG__NSIG) return 0;
+  int before = xsig__watched(sig);
   record(sig, pid, src, native);
-  return wake(sig, skip);
+  int after = wake(sig, skip);
+  return after > before ? after : before;
 }
 
 void xsig__deliver_early(int sig, int64_t pid, xsig_source_t src, uint32_t native) {

@@ -2,7 +2,7 @@
  * through the real SCM. It reports as lines appended to LOG (a service has no
  * console), and takes orders as user controls, since nothing else reaches it:
  *
- *   win32_svc_child LOG NAME [--preshutdown MS] [--hang] [--exit N]
+ *   win32_svc_child LOG NAME [--preshutdown MS] [--hang] [--oneshot] [--exit N]
  *
  *   user control 200  calls the backend's control handler with SHUTDOWN, twice
  *                     (Wine never sends it); PRESHUTDOWN first when not asked for
@@ -15,7 +15,13 @@
  *   other user controls are logged as SIGUSR1
  *
  * On SIGTERM it logs the event and ends by xsig_graceful_exit(N) (N = 7 by
- * default), unless --hang: then the grace time (1 s) forces the exit. */
+ * default), unless --hang: then the grace time (1 s) forces the exit.
+ *
+ * --oneshot: no graceful shutdown; SIGTERM's only watch is one-shot, and the
+ * main thread dispatches without pause, behind spacer contexts that slow the
+ * handler's walk (see Win32Console.OneShotSigtermWatch...), so that the stop
+ * request's callback can run, and remove the watch, before the control
+ * handler has looked for watchers. */
 #include "xsig/lifecycle.h"
 #include "../../src/win32/win32_int.h"
 #include <stdarg.h>
@@ -104,10 +110,33 @@ static void on_term(const xsig_event_t *ev, void *user) {
   InterlockedExchange(&term_seen, 1);
 }
 
+/* Quick, so that the watch is gone while the control handler may still be
+ * walking the contexts: the log is written after. */
+static xsig_event_t term_event;
+static void on_term_quick(const xsig_event_t *ev, void *user) {
+  (void)user;
+  term_event = *ev;
+  InterlockedExchange(&term_seen, 1);
+}
+
+static int run_oneshot(int code) {
+  xsig_ctx_t *spacers[256];
+  if (xsig_init() < 0) return 4;
+  for (int i = 0; i < 256; i++)
+    if (xsig_ctx_new(&spacers[i]) < 0) return 4;
+  for (int i = 0; i < 256; i++) xsig_ctx_free(spacers[i]);
+  if (xsig_watch(NULL, SIGTERM, on_term_quick, NULL, XSIG_ONESHOT, NULL) < 0) return 4;
+  out("ready %d", xsig_notify_ready());
+  while (!term_seen) xsig_dispatch(NULL);
+  log_event(&term_event);
+  out("exiting %d", code);
+  xsig_graceful_exit(code);
+}
+
 int main(int argc, char **argv) {
   xsig_service_opts_t so = {0};
   xsig_graceful_opts_t go = {0};
-  int hang = 0, code = 7;
+  int hang = 0, oneshot = 0, code = 7;
   if (argc < 3) return 2;
   log_path = argv[1];
   for (int i = 3; i < argc; i++) {
@@ -115,6 +144,8 @@ int main(int argc, char **argv) {
       so.preshutdown_ms = atoi(argv[++i]);
     else if (strcmp(argv[i], "--hang") == 0)
       hang = 1;
+    else if (strcmp(argv[i], "--oneshot") == 0)
+      oneshot = 1;
     else if (strcmp(argv[i], "--exit") == 0 && i + 1 < argc)
       code = atoi(argv[++i]);
     else
@@ -127,6 +158,7 @@ int main(int argc, char **argv) {
       xsig_support(SIGHUP), xsig_support(SIGUSR1), xsig_support(SIGTSTP), xsig_support(SIGCONT),
       xsig_support(SIGUSR2));
   go.grace_ms = hang ? 1000 : 0;
+  if (oneshot) return run_oneshot(code);
   if (xsig_init() < 0 || xsig_graceful_start(NULL, &go) < 0 ||
       xsig_watch(NULL, SIGTERM, on_term, NULL, 0, NULL) < 0 ||
       xsig_watch(NULL, SIGUSR1, on_user, NULL, 0, NULL) < 0 ||
