@@ -6,17 +6,21 @@
 // Ctrl+Break, so the supervisor's Ctrl+C fallback is what is shown on a
 // console (docs/RUN.md).
 #include <cstdio>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "support/support.h"
 #include "support/win32_proc.h"
+#include "support/win32_service.h"
 
 namespace {
+
+using xsigtest::file_text;
+using xsigtest::Service;
+using xsigtest::unique_name;
+using xsigtest::win_path;
 
 const int kWaitMs = 30000;
 
@@ -134,81 +138,6 @@ TEST(Run, ServiceRefusesWhenTheScmDidNotStartIt) {
 // `xsig run --service` installed as a real service of Wine's SCM. CMD logs
 // to a file (a service has no console), and its first line is its pid.
 
-std::string win_path(const std::string &unix_path) {
-  char buf[MAX_PATH];
-  DWORD n = GetFullPathNameA(unix_path.c_str(), sizeof buf, buf, nullptr);
-  return n && n < sizeof buf ? std::string(buf) : unix_path;
-}
-
-std::string unique_name(const char *what) {
-  static int n;
-  return std::string("xsigtest-run-") + what + "-" + std::to_string(GetCurrentProcessId()) + "-" +
-         std::to_string(++n) + "-" + std::to_string(GetTickCount64() % 100000);
-}
-
-std::string file_text(const std::string &path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// One installed service, deleted by the destructor whatever happened (its
-// process ended first when it still runs).
-class Service {
-public:
-  Service(const std::string &name, const std::string &cmdline) {
-    scm_ = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_ALL_ACCESS);
-    EXPECT_NE(scm_, nullptr) << GetLastError();
-    if (!scm_) return;
-    std::wstring wname(name.begin(), name.end()), wcmd(cmdline.begin(), cmdline.end());
-    svc_ = CreateServiceW(scm_, wname.c_str(), wname.c_str(), SERVICE_ALL_ACCESS,
-                          SERVICE_WIN32_OWN_PROCESS, SERVICE_DEMAND_START, SERVICE_ERROR_NORMAL,
-                          wcmd.c_str(), nullptr, nullptr, nullptr, nullptr, nullptr);
-    EXPECT_NE(svc_, nullptr) << GetLastError();
-  }
-  ~Service() {
-    if (svc_) {
-      SERVICE_STATUS_PROCESS s = status();
-      if (s.dwCurrentState != SERVICE_STOPPED && s.dwProcessId) {
-        HANDLE p = OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, s.dwProcessId);
-        if (p) {
-          TerminateProcess(p, 99);
-          WaitForSingleObject(p, 10000);
-          CloseHandle(p);
-        }
-      }
-      DeleteService(svc_);
-      CloseServiceHandle(svc_);
-    }
-    if (scm_) CloseServiceHandle(scm_);
-  }
-  bool ok() const {
-    return svc_ != nullptr;
-  }
-  SERVICE_STATUS_PROCESS status() {
-    SERVICE_STATUS_PROCESS s = {};
-    DWORD n;
-    if (!QueryServiceStatusEx(svc_, SC_STATUS_PROCESS_INFO, (BYTE *)&s, sizeof s, &n))
-      ADD_FAILURE() << "QueryServiceStatusEx " << GetLastError();
-    return s;
-  }
-  bool start() {
-    if (StartServiceW(svc_, 0, nullptr)) return true;
-    ADD_FAILURE() << "StartService " << GetLastError();
-    return false;
-  }
-  bool wait_state(DWORD state, int ms = kWaitMs) {
-    return xsigtest::wait_until([&] { return status().dwCurrentState == state; }, ms);
-  }
-  DWORD stop(SERVICE_STATUS *out) {
-    return ControlService(svc_, SERVICE_CONTROL_STOP, out) ? 0 : GetLastError();
-  }
-
-private:
-  SC_HANDLE scm_ = nullptr, svc_ = nullptr;
-};
-
 struct Stopped {
   SERVICE_STATUS_PROCESS end;
   std::set<DWORD> checkpoints; // seen while STOP_PENDING
@@ -220,7 +149,7 @@ struct Stopped {
 // STOPPED. *log gets the child's log; *child_gone whether CMD's process ended.
 void run_service(const std::string &opts, const std::string &child, Stopped *out, std::string *log,
                  bool *child_gone) {
-  std::string name = unique_name("svc");
+  std::string name = unique_name("run-svc");
   std::string file = win_path(std::string(XSIG_TEST_BINARY_DIR) + "/tests/" + name + ".log");
   std::string cmd = "\"" + win_path(xsigtest::cli_path()) + "\" run --service " + name + " " +
                     opts + " -- \"" + win_path(xsigtest::helper_path("win32_run_child")) +
@@ -239,7 +168,7 @@ void run_service(const std::string &opts, const std::string &child, Stopped *out
     ASSERT_NE(proc, nullptr) << "CMD's pid " << pid;
     EXPECT_EQ(WaitForSingleObject(proc, 0), (DWORD)WAIT_TIMEOUT) << "CMD runs";
     SERVICE_STATUS s = {};
-    EXPECT_EQ(svc.stop(&s), 0u);
+    EXPECT_EQ(svc.control(SERVICE_CONTROL_STOP, &s), 0u);
     // The handler reported STOP_PENDING before it returned.
     EXPECT_EQ(s.dwCurrentState, (DWORD)SERVICE_STOP_PENDING);
     EXPECT_TRUE(xsigtest::wait_until(
@@ -323,7 +252,7 @@ TEST(Run, ServiceStopEndsAChildThatIgnoresItAfterTheGrace) {
 // is NO_ERROR.
 TEST(Run, ServiceEndsWithItsChild) {
   for (int code : {0, 9}) {
-    std::string name = unique_name("exit");
+    std::string name = unique_name("run-exit");
     std::string cmd = "\"" + win_path(xsigtest::cli_path()) + "\" run --service " + name +
                       " -- \"" + win_path(xsigtest::helper_path("win32_run_child")) + "\" exit " +
                       std::to_string(code);

@@ -23,102 +23,24 @@
 #include <gtest/gtest.h>
 
 #include "support/support.h"
+#include "support/win32_service.h"
 
+using xsigtest::file_text;
+using xsigtest::Service;
+using xsigtest::unique_name;
 using xsigtest::wait_until;
+using xsigtest::win_path;
 
 namespace {
 
-std::string win_path(const std::string &unix_path) {
-  char buf[MAX_PATH];
-  DWORD n = GetFullPathNameA(unix_path.c_str(), sizeof buf, buf, nullptr);
-  return n && n < sizeof buf ? std::string(buf) : unix_path;
-}
-
 std::string exe_path(const std::string &rel) {
   return win_path(std::string(XSIG_TEST_BINARY_DIR) + "/" + rel + ".exe");
-}
-
-// A name no other test (or earlier run) uses.
-std::string unique_name(const char *what) {
-  static int n;
-  return std::string("xsigtest-") + what + "-" + std::to_string(GetCurrentProcessId()) + "-" +
-         std::to_string(++n) + "-" + std::to_string(GetTickCount64() % 100000);
-}
-
-std::string file_text(const std::string &path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
 }
 
 void write_file(const std::string &path, const std::string &text) {
   std::ofstream f(path, std::ios::trunc);
   f << text;
 }
-
-// One installed service; deleted by the destructor, stopped first (or its
-// process ended) when it still runs.
-class Service {
-public:
-  Service(const std::string &name, const std::string &cmdline) : name_(name) {
-    scm_ = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_ALL_ACCESS);
-    EXPECT_NE(scm_, nullptr) << GetLastError();
-    if (!scm_) return;
-    std::wstring wname(name.begin(), name.end()), wcmd(cmdline.begin(), cmdline.end());
-    svc_ = CreateServiceW(scm_, wname.c_str(), wname.c_str(), SERVICE_ALL_ACCESS,
-                          SERVICE_WIN32_OWN_PROCESS, SERVICE_DEMAND_START, SERVICE_ERROR_NORMAL,
-                          wcmd.c_str(), nullptr, nullptr, nullptr, nullptr, nullptr);
-    EXPECT_NE(svc_, nullptr) << GetLastError();
-  }
-  ~Service() {
-    if (svc_) {
-      SERVICE_STATUS_PROCESS s = status();
-      if (s.dwCurrentState != SERVICE_STOPPED && s.dwProcessId) {
-        HANDLE p = OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, s.dwProcessId);
-        if (p) {
-          TerminateProcess(p, 99);
-          WaitForSingleObject(p, 10000);
-          CloseHandle(p);
-        }
-      }
-      DeleteService(svc_);
-      CloseServiceHandle(svc_);
-    }
-    if (scm_) CloseServiceHandle(scm_);
-  }
-  bool ok() const {
-    return svc_ != nullptr;
-  }
-  SERVICE_STATUS_PROCESS status() {
-    SERVICE_STATUS_PROCESS s = {};
-    DWORD n;
-    if (!QueryServiceStatusEx(svc_, SC_STATUS_PROCESS_INFO, (BYTE *)&s, sizeof s, &n))
-      ADD_FAILURE() << "QueryServiceStatusEx " << GetLastError();
-    return s;
-  }
-  bool start() {
-    if (StartServiceW(svc_, 0, nullptr)) return true;
-    ADD_FAILURE() << "StartService " << GetLastError();
-    return false;
-  }
-  bool wait_state(DWORD state, int ms = 20000) {
-    return wait_until([&] { return status().dwCurrentState == state; }, ms);
-  }
-  // ControlService's error, or 0.
-  DWORD control(DWORD code, SERVICE_STATUS *out = nullptr) {
-    SERVICE_STATUS s;
-    if (ControlService(svc_, code, out ? out : &s)) return 0;
-    return GetLastError();
-  }
-  SC_HANDLE handle() const {
-    return svc_;
-  }
-
-private:
-  std::string name_;
-  SC_HANDLE scm_ = nullptr, svc_ = nullptr;
-};
 
 // ---------------------------------------------------------------- graceful_server
 
@@ -204,8 +126,7 @@ TEST_F(ServerService, ParamchangeReloadsAndStopDrainsTheRequestInFlight) {
   EXPECT_EQ(s.dwControlsAccepted & (SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN |
                                     SERVICE_ACCEPT_PARAMCHANGE | SERVICE_ACCEPT_PRESHUTDOWN),
             (DWORD)(SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN | SERVICE_ACCEPT_PARAMCHANGE));
-  HANDLE proc = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, s.dwProcessId);
-  ASSERT_NE(proc, nullptr);
+  HANDLE proc = xsigtest::open_to_wait(s.dwProcessId);
   EXPECT_EQ(ask(port, "HELLO"), "hello");
 
   // ControlService returns once the handler has counted the control, so a
@@ -244,11 +165,7 @@ TEST_F(ServerService, ParamchangeReloadsAndStopDrainsTheRequestInFlight) {
   EXPECT_EQ(s.dwCurrentState, (DWORD)SERVICE_STOPPED);
   EXPECT_EQ(s.dwWin32ExitCode, 0u);
   EXPECT_EQ(s.dwServiceSpecificExitCode, 0u);
-  DWORD code = 99;
-  EXPECT_EQ(WaitForSingleObject(proc, 20000), WAIT_OBJECT_0);
-  GetExitCodeProcess(proc, &code);
-  EXPECT_EQ(code, 0u);
-  CloseHandle(proc);
+  EXPECT_EQ(xsigtest::exit_code_within(proc, 20000), 0);
   remove(cfg.c_str());
 }
 
@@ -399,21 +316,15 @@ TEST(ChildServiceTest, ConsoleShutdownAndLogoffDoNotStopAService) {
 TEST(ChildServiceTest, ForcedExitReportsStoppedAndEndsTheProcess) {
   ChildService c("forced", "--hang");
   ASSERT_TRUE(c.up()) << c.log();
-  DWORD pid = c.svc().status().dwProcessId;
-  HANDLE proc = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
-  ASSERT_NE(proc, nullptr);
+  HANDLE proc = xsigtest::open_to_wait(c.svc().status().dwProcessId);
   EXPECT_EQ(c.svc().control(SERVICE_CONTROL_STOP), 0u);
   EXPECT_TRUE(c.wait_log("SIGTERM count=1 source=2 native=1"));
   ASSERT_TRUE(c.wait_stopped());
   SERVICE_STATUS_PROCESS p = c.svc().status();
   EXPECT_EQ(p.dwWin32ExitCode, (DWORD)ERROR_SERVICE_SPECIFIC_ERROR);
   EXPECT_EQ(p.dwServiceSpecificExitCode, 0xC000013Au);
-  EXPECT_EQ(WaitForSingleObject(proc, 20000), WAIT_OBJECT_0);
-  DWORD code = 0;
-  GetExitCodeProcess(proc, &code);
-  EXPECT_EQ(code, 0xC000013Au);
+  EXPECT_EQ(xsigtest::exit_code_within(proc, 20000), 0xC000013ALL);
   EXPECT_EQ(c.log().find("exiting"), std::string::npos);
-  CloseHandle(proc);
 }
 
 // A stop request whose one-shot SIGTERM callback runs, and removes the watch,
@@ -426,16 +337,10 @@ TEST(ChildServiceTest, StopTakenByAOneShotWatchIsNotAForcedExit) {
     SCOPED_TRACE(run);
     ChildService c("oneshot", "--oneshot --exit 0");
     ASSERT_TRUE(c.up()) << c.log();
-    DWORD pid = c.svc().status().dwProcessId;
-    HANDLE proc = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
-    ASSERT_NE(proc, nullptr);
+    HANDLE proc = xsigtest::open_to_wait(c.svc().status().dwProcessId);
     EXPECT_EQ(c.svc().control(SERVICE_CONTROL_STOP), 0u);
     ASSERT_TRUE(c.wait_stopped());
-    EXPECT_EQ(WaitForSingleObject(proc, 20000), WAIT_OBJECT_0);
-    DWORD code = 99;
-    GetExitCodeProcess(proc, &code);
-    CloseHandle(proc);
-    EXPECT_EQ(code, 0u) << "0xC000013A is the forced exit";
+    EXPECT_EQ(xsigtest::exit_code_within(proc, 20000), 0) << "0xC000013A is the forced exit";
     EXPECT_EQ(c.svc().status().dwWin32ExitCode, 0u);
     EXPECT_NE(c.log().find("exiting 0"), std::string::npos) << c.log();
   }

@@ -90,4 +90,16 @@ bool readable(xsig_handle_t h) {
 #endif
 }
 
+bool slots_ahead(int n) {
+  std::vector<xsig_ctx_t *> cs;
+  bool ok = true;
+  for (int i = 0; i < n && ok; i++) {
+    xsig_ctx_t *c = nullptr;
+    ok = xsig_ctx_new(&c) == 0;
+    if (ok) cs.push_back(c);
+  }
+  for (xsig_ctx_t *c : cs) xsig_ctx_free(c);
+  return ok;
+}
+
 } // namespace xsigtest

@@ -44,4 +44,9 @@ struct Rec {
 void record(const xsig_event_t *ev, void *rec);
 // The wakeup handle would not block a read now.
 bool readable(xsig_handle_t h);
+// Makes n contexts and frees them: their slots stay in the list that a
+// delivery walks, ahead of every context made before. That widens the gap
+// between a delivery's count and its look at those contexts' watches, for
+// the tests of what a callback may do in that gap. False when one failed.
+bool slots_ahead(int n);
 } // namespace xsigtest
