@@ -9,6 +9,7 @@ root=$PWD
 cc=${CC:-gcc}
 dir="$root/build-bench-$cc" # one per compiler: CMake drops the cache when it changes
 out="$root/docs/PERFORMANCE.md"
+keep="<!-- not written by ci/bench.sh: kept from here to the end -->"
 jobs=$(nproc 2>/dev/null || echo 2)
 
 bash ci/deps.sh native bench
@@ -111,6 +112,12 @@ evver=$(pkg-config --modversion libevent 2>/dev/null || echo "not found")
   cat "$report"
   echo
   notes
+  # What other tools measured (the Windows figures under Wine) is kept as it
+  # was: everything from the marker line on.
+  if [ -f "$out" ] && grep -qxF "$keep" "$out"; then
+    echo
+    sed -n "\|^$keep\$|,\$p" "$out"
+  fi
 } >"$out.tmp"
 mv "$out.tmp" "$out"
 cat "$out"
