@@ -24,32 +24,12 @@
  *                         generate a real Ctrl+C, exit 0 once the callback ran */
 #include "xsig/xsig.h"
 #include "../../src/win32/win32_int.h"
-#include <stdarg.h>
-#include <stdatomic.h>
+#include "win32_helper.h"
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
-static atomic_int stdin_closed;
 static unsigned sigints;
-
-static DWORD WINAPI read_stdin(void *arg) {
-  char buf[64];
-  DWORD n;
-  (void)arg;
-  while (ReadFile(GetStdHandle(STD_INPUT_HANDLE), buf, sizeof buf, &n, NULL) && n) {
-  }
-  atomic_store(&stdin_closed, 1);
-  return 0;
-}
-
-static void say(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  fflush(stdout);
-}
 
 static void on_sigint(const xsig_event_t *ev, void *user) {
   (void)user;
@@ -91,7 +71,7 @@ static int run_watch(int enable) {
   if (enable && xsig_default(SIGINT) != 0) return 5;
   if (xsig_watch(NULL, SIGINT, on_sigint, NULL, 0, NULL) != 0) return 6;
   say("ready ignored=%d\n", ignored);
-  while (!atomic_load(&stdin_closed)) xsig_wait(NULL, 50);
+  while (!stdin_closed()) xsig_wait(NULL, 50);
   xsig_dispatch(NULL);
   say("done sigint=%u\n", sigints);
   return 0;
@@ -112,13 +92,12 @@ int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   if (xsig_init() != 0) return 2;
   if (!strcmp(mode, "ctrlc")) return run_ctrlc();
-  HANDLE t = CreateThread(NULL, 0, read_stdin, NULL, 0, NULL);
-  if (!t) return 2;
+  if (!helper_watch_stdin()) return 2;
   if (!strcmp(mode, "watch")) return run_watch(0);
   if (!strcmp(mode, "enable")) return run_watch(1);
   if (!strcmp(mode, "nowatch")) {
     say("ready\n");
-    while (!atomic_load(&stdin_closed)) Sleep(10);
+    while (!stdin_closed()) Sleep(10);
     say("survived\n");
     return 3;
   }
@@ -131,7 +110,7 @@ int main(int argc, char **argv) {
     xsig_cb cb = !strcmp(mode, "close") ? on_sigterm : on_sigterm_shutdown;
     if (xsig_watch(NULL, SIGTERM, cb, NULL, 0, NULL) != 0) return 6;
     if (!(close_thread = CreateThread(NULL, 0, send_close, NULL, 0, NULL))) return 2;
-    while (!atomic_load(&stdin_closed)) xsig_wait(NULL, 50);
+    while (!stdin_closed()) xsig_wait(NULL, 50);
     return 7;
   }
   if (!strcmp(mode, "endsession")) {
@@ -142,7 +121,7 @@ int main(int argc, char **argv) {
       return 6;
     }
     say("ready\n");
-    while (!atomic_load(&stdin_closed)) xsig_wait(NULL, 50);
+    while (!stdin_closed()) xsig_wait(NULL, 50);
     return 7;
   }
   return 2;

@@ -14,33 +14,12 @@
 #include "xsig/lifecycle.h"
 #include "xsig/xsig.h"
 #include "../../src/common/mailbox_msg.h"
-#include <windows.h>
-#include <stdarg.h>
-#include <stdatomic.h>
+#include "win32_helper.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static atomic_int stdin_closed;
 static unsigned long long totals[32];
-
-static DWORD WINAPI read_stdin(void *arg) {
-  char buf[64];
-  DWORD n;
-  (void)arg;
-  while (ReadFile(GetStdHandle(STD_INPUT_HANDLE), buf, sizeof buf, &n, NULL) && n) {
-  }
-  atomic_store(&stdin_closed, 1);
-  return 0;
-}
-
-static void say(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  fflush(stdout);
-}
 
 static void on_signal(const xsig_event_t *ev, void *user) {
   (void)user;
@@ -58,7 +37,7 @@ static int on_reload(void *user, char *err, size_t errsize) {
 }
 
 static int serve(void) {
-  while (!atomic_load(&stdin_closed)) {
+  while (!stdin_closed()) {
     int r = xsig_wait(NULL, 100);
     if (r < 0) {
       say("wait failed %d\n", r);
@@ -128,13 +107,12 @@ static int squat(const char *pid) {
   HANDLE t = CreateThread(NULL, 0, squat_main, NULL, 0, NULL);
   if (!t) return 1;
   say("squatting\n");
-  while (!atomic_load(&stdin_closed)) Sleep(20);
+  while (!stdin_closed()) Sleep(20);
   return 0;
 }
 
 int main(int argc, char **argv) {
-  HANDLE t = CreateThread(NULL, 0, read_stdin, NULL, 0, NULL);
-  if (!t || argc < 2) return 2;
+  if (!helper_watch_stdin() || argc < 2) return 2;
   if (strcmp(argv[1], "target") == 0 && argc == 3) return target(argv[2]);
   if (strcmp(argv[1], "reload") == 0) return reload();
   if (strcmp(argv[1], "squat") == 0 && argc == 3) return squat(argv[2]);
