@@ -427,6 +427,10 @@ TEST(Cli, BadSignalOrPidIsAOneLineUsageError) {
       {"wait", "USR1", "--timeout", "1.2.3"},
       {"wait", "USR1", "--timeout", "."},
       {"list", "extra"},
+      {"run", "-x", "--", "true"},
+      {"run", "-gx", "--", "true"},
+      {"run", "-ge"},
+      {"run", "-ve256", "--", "true"},
       {"frobnicate"},
   };
   for (auto &args : bad) {
@@ -437,6 +441,17 @@ TEST(Cli, BadSignalOrPidIsAOneLineUsageError) {
     expect_one_line(r.err);
     EXPECT_EQ(r.out, "") << what;
   }
+}
+
+// Short options grouped as getopt (and tini) take them: -g and -v, then -e
+// with its value in the next word. The child's USR1 to the supervisor comes
+// back to the child's group (-g, said on stderr by -v), and its exit 3 is
+// mapped to 0 (-e 3).
+TEST(Cli, RunTakesGroupedShortOptions) {
+  Result r = run({"run", "-gve", "3", "--", "sh", "-c",
+                  "trap 'exit 3' USR1; kill -USR1 $PPID; while :; do sleep 0.05; done"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("forwarded SIGUSR1 x1 to process group"), std::string::npos) << r.err;
 }
 
 TEST(Cli, HelpOnEveryCommand) {

@@ -31,6 +31,7 @@ static const char *const usage_run =
     "                   forwards it like any other signal (tini's -p)\n"
     "  --service NAME   Windows: run as the service NAME under the SCM\n"
     "  -v               say on stderr what is forwarded and reaped\n"
+    "Short options may be grouped, as in -gv or -ve 7.\n"
     "\n"
     "Exit status: CMD's, or 128+N when signal N ended it (137 on Windows when the\n"
     "grace ran out); 126 when CMD is not executable, 127 when it is not found;\n"
@@ -66,6 +67,30 @@ static int parse_code(const char *s) {
   return v;
 }
 
+/* A cluster of short options, as getopt takes them (and tini): "-gv", "-e7",
+ * "-ve 7". -e takes the rest of the word, or else the next word. Returns 0,
+ * or a usage exit status; *i moves past what was used. */
+static int parse_short(int argc, char **argv, int *i, struct run_opts *o) {
+  for (const char *p = argv[*i] + 1; *p; p++) {
+    if (*p == 'g') {
+      o->group = 1;
+    } else if (*p == 'v') {
+      o->verbose = 1;
+    } else if (*p == 'e') {
+      const char *v = p[1] ? p + 1 : *i + 1 < argc ? argv[++*i] : NULL;
+      if (!v) return bad("%s", "-e needs an exit code (0-255)");
+      int code = parse_code(v);
+      if (code < 0) return bad("bad exit code '%s' for -e (0-255)", v);
+      o->expect[code] = 1;
+      return 0;
+    } else {
+      char opt[3] = {'-', *p, '\0'};
+      return bad("unknown option '%s' (see xsig run --help)", opt);
+    }
+  }
+  return 0;
+}
+
 /* Returns 0 with *o filled, or a usage exit status. */
 static int parse_run_args(int argc, char **argv, struct run_opts *o) {
   memset(o, 0, sizeof *o);
@@ -83,18 +108,11 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o) {
       fputs(usage_run, stdout);
       return -1;
     }
-    if (strcmp(a, "-g") == 0) {
-      o->group = 1;
-    } else if (strcmp(a, "-v") == 0) {
-      o->verbose = 1;
+    if (a[1] != '-') {
+      int r = parse_short(argc, argv, &i, o);
+      if (r) return r;
     } else if (strcmp(a, "--second-kills") == 0) {
       o->second_kills = 1;
-    } else if (strcmp(a, "-e") == 0 || (a[1] == 'e' && a[2] != '\0')) {
-      v = a[2] ? a + 2 : i + 1 < argc ? argv[++i] : NULL;
-      if (!v) return bad("%s", "-e needs an exit code (0-255)");
-      int code = parse_code(v);
-      if (code < 0) return bad("bad exit code '%s' for -e (0-255)", v);
-      o->expect[code] = 1;
     } else if ((v = long_value(argc, argv, &i, "--grace", &missing)) || missing) {
       if (missing) return bad("%s", "--grace needs a number of seconds");
       if (cli_parse_seconds(v, &o->grace_ms) < 0)
