@@ -6,6 +6,7 @@
 // Ctrl+Break, so the supervisor's Ctrl+C fallback is what is shown on a
 // console (docs/RUN.md).
 #include <cstdio>
+#include <functional>
 #include <set>
 #include <string>
 
@@ -87,6 +88,17 @@ TEST(Run, GraceEndsAChildTheStopCannotReach) {
   EXPECT_NE(p.output().find("grace ran out"), std::string::npos) << p.output();
 }
 
+// --grace 0: the job is terminated as soon as the stop has been passed on
+// (it used to be taken as no time-out at all).
+TEST(Run, GraceZeroTerminatesAtOnce) {
+  xsigtest::WinProc p(run_cmd("-v --grace 0", "sleep"), 0, false, kWaitMs);
+  ASSERT_TRUE(p.started());
+  ASSERT_TRUE(p.wait_output("ready")) << p.output();
+  ASSERT_EQ(xsig_send(p.pid(), SIGTERM), 0);
+  EXPECT_EQ(p.wait_exit(), 137) << p.output();
+  EXPECT_NE(p.output().find("grace ran out"), std::string::npos) << p.output();
+}
+
 TEST(Run, SecondStopKillsAtOnceWithSecondKills) {
   own_console();
   xsigtest::WinProc p(run_cmd("-v --second-kills", "sleep"), 0, false, kWaitMs);
@@ -110,6 +122,35 @@ TEST(Run, AStopToTheSupervisorReachesAnXsigChildAndItsCodePassesThrough) {
   // Through the supervisor: the child watches SIGTERM, so its mailbox takes it.
   EXPECT_NE(p.output().find("passed on as SIGTERM to pid"), std::string::npos) << p.output();
   EXPECT_NE(p.output().find("stopped by SIGTERM"), std::string::npos) << p.output();
+}
+
+// SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to the supervisor's mailbox reach an
+// xsig child through its own, each with the supervisor as sender; to a child
+// without a mailbox they cannot go, which -v says, and nothing else happens.
+TEST(Run, OtherMailboxSignalsAreForwardedToAnXsigChild) {
+  xsigtest::WinProc p(run_cmd("-v", "relay"), 0, false, kWaitMs);
+  ASSERT_TRUE(p.started());
+  ASSERT_TRUE(p.wait_output("ready")) << p.output();
+  std::string sup = std::to_string(p.pid());
+  for (int s : {SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) {
+    SCOPED_TRACE(xsig_name(s));
+    ASSERT_EQ(xsig_send(p.pid(), s), 0);
+    EXPECT_TRUE(p.wait_output(std::string("got ") + xsig_name(s) + " count=1 source=" +
+                              std::to_string((int)XSIG_SRC_MAILBOX) + " pid=" + sup + "\n"))
+        << p.output();
+  }
+  ASSERT_EQ(xsig_send(p.pid(), SIGTERM), 0);
+  EXPECT_EQ(p.wait_exit(), 5) << p.output();
+}
+
+TEST(Run, OtherSignalsToAChildWithoutAMailboxAreSaidAndDropped) {
+  xsigtest::WinProc p(run_cmd("-v --grace 0", "sleep"), 0, false, kWaitMs);
+  ASSERT_TRUE(p.started());
+  ASSERT_TRUE(p.wait_output("ready")) << p.output();
+  ASSERT_EQ(xsig_send(p.pid(), SIGUSR1), 0); // the supervisor took it
+  EXPECT_TRUE(p.wait_output("cannot forward SIGUSR1 to pid")) << p.output();
+  ASSERT_EQ(xsig_send(p.pid(), SIGTERM), 0);
+  EXPECT_EQ(p.wait_exit(), 137) << p.output();
 }
 
 TEST(Run, AStopReachesAChildWithoutASigtermWatchAsCtrlC) {
@@ -145,10 +186,12 @@ struct Stopped {
 };
 
 // Installs and starts `xsig run --service NAME OPTS -- win32_run_child log
-// FILE CHILD`, waits until CMD is ready, sends STOP and follows the status to
-// STOPPED. *log gets the child's log; *child_gone whether CMD's process ended.
+// FILE CHILD`, waits until CMD is ready, calls `meanwhile` (when given), sends
+// STOP and follows the status to STOPPED. *log gets the child's log;
+// *child_gone whether CMD's process ended.
 void run_service(const std::string &opts, const std::string &child, Stopped *out, std::string *log,
-                 bool *child_gone) {
+                 bool *child_gone,
+                 const std::function<void(Service &, const std::string &)> &meanwhile = nullptr) {
   std::string name = unique_name("run-svc");
   std::string file = win_path(std::string(XSIG_TEST_BINARY_DIR) + "/tests/" + name + ".log");
   std::string cmd = "\"" + win_path(xsigtest::cli_path()) + "\" run --service " + name + " " +
@@ -167,6 +210,7 @@ void run_service(const std::string &opts, const std::string &child, Stopped *out
     proc = OpenProcess(SYNCHRONIZE, FALSE, pid);
     ASSERT_NE(proc, nullptr) << "CMD's pid " << pid;
     EXPECT_EQ(WaitForSingleObject(proc, 0), (DWORD)WAIT_TIMEOUT) << "CMD runs";
+    if (meanwhile) meanwhile(svc, file);
     SERVICE_STATUS s = {};
     EXPECT_EQ(svc.control(SERVICE_CONTROL_STOP, &s), 0u);
     // The handler reported STOP_PENDING before it returned.
@@ -188,6 +232,29 @@ void run_service(const std::string &opts, const std::string &child, Stopped *out
     *log = file_text(file);
   } // deleted here, even after a failed ASSERT above
   remove(file.c_str());
+}
+
+// PARAMCHANGE (SIGHUP) and a user control (SIGUSR1) reach an xsig CMD
+// through its mailbox, so a service under xsig run can be told to reload.
+TEST(Run, ServiceParamchangeAndUserControlsReachAnXsigChild) {
+  Stopped st;
+  std::string log;
+  bool gone = false;
+  std::string mbox = " source=" + std::to_string((int)XSIG_SRC_MAILBOX);
+  run_service("-v --grace 30", "relay", &st, &log, &gone,
+              [&](Service &svc, const std::string &file) {
+                EXPECT_EQ(svc.control(SERVICE_CONTROL_PARAMCHANGE), 0u);
+                EXPECT_TRUE(xsigtest::wait_until([&] {
+                  return file_text(file).find("got SIGHUP count=1" + mbox) != std::string::npos;
+                })) << file_text(file);
+                EXPECT_EQ(svc.control(130), 0u);
+                EXPECT_TRUE(xsigtest::wait_until([&] {
+                  return file_text(file).find("got SIGUSR1 count=1" + mbox) != std::string::npos;
+                })) << file_text(file);
+              });
+  EXPECT_EQ(st.end.dwCurrentState, (DWORD)SERVICE_STOPPED);
+  EXPECT_EQ(st.end.dwServiceSpecificExitCode, 5u) << log;
+  EXPECT_TRUE(gone);
 }
 
 // STOP reaches an xsig CMD through its mailbox as SIGTERM; the service is

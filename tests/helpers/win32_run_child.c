@@ -13,6 +13,9 @@
  *                                MS ms before it exits 5
  *   win32_run_child drain-int MS as drain, watching SIGINT only: the mailbox
  *                                refuses its SIGTERM, only Ctrl+C reaches it
+ *   win32_run_child relay        as stoppable, and watch SIGHUP, SIGQUIT,
+ *                                SIGUSR1 and SIGUSR2, printing "got SIG
+ *                                count=N source=S pid=P" for each
  *   win32_run_child log FILE ... stdout to FILE, which starts with "pid PID
  *                                console yes|no" (whether it has a console),
  *                                then the rest as above (under a service, which
@@ -32,6 +35,13 @@ static void on_stop(const xsig_event_t *ev, void *user) {
   fflush(stdout);
   Sleep((DWORD)drain_ms);
   exit(5);
+}
+
+static void on_other(const xsig_event_t *ev, void *user) {
+  (void)user;
+  printf("got %s count=%u source=%d pid=%lld\n", xsig_name(ev->signum), ev->count, (int)ev->source,
+         (long long)ev->sender_pid);
+  fflush(stdout);
 }
 
 static int grandchild(const char *self) {
@@ -66,18 +76,22 @@ int main(int argc, char **argv) {
     Sleep(INFINITE);
   }
   int int_only = argc >= 3 && strcmp(argv[1], "drain-int") == 0;
+  int relay = argc >= 2 && strcmp(argv[1], "relay") == 0;
   if (argc >= 3 && (strcmp(argv[1], "drain") == 0 || int_only)) drain_ms = atoi(argv[2]);
-  if (argc >= 2 && (strcmp(argv[1], "stoppable") == 0 || drain_ms || int_only)) {
+  if (argc >= 2 && (strcmp(argv[1], "stoppable") == 0 || drain_ms || int_only || relay)) {
     if (xsig_init() < 0 || xsig_default(SIGINT) < 0) return 3;
     if (xsig_watch(NULL, SIGINT, on_stop, NULL, 0, NULL) < 0) return 3;
     if (!int_only && (xsig_watch(NULL, SIGBREAK, on_stop, NULL, 0, NULL) < 0 ||
                       xsig_watch(NULL, SIGTERM, on_stop, NULL, 0, NULL) < 0))
       return 3;
+    static const int others[] = {SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+    for (int i = 0; relay && i < 4; i++)
+      if (xsig_watch(NULL, others[i], on_other, NULL, 0, NULL) < 0) return 3;
     printf("ready\n");
     fflush(stdout);
     for (;;) xsig_wait(NULL, -1);
   }
   fprintf(stderr, "usage: win32_run_child [log FILE] exit N|grandchild|sleep|stoppable|drain "
-                  "MS|drain-int MS\n");
+                  "MS|drain-int MS|relay\n");
   return 2;
 }

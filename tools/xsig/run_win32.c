@@ -2,7 +2,8 @@
  * (KILL_ON_JOB_CLOSE), job notifications and stop requests on one completion
  * port, and a graceful stop passed on as SIGTERM through CMD's xsig mailbox,
  * or else as Ctrl+Break to CMD's own process group, before the job is
- * terminated after --grace. See docs/RUN.md. */
+ * terminated after --grace. SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 go on
+ * through CMD's mailbox. See docs/RUN.md. */
 #include "cli.h"
 #include "run.h"
 #include "xsig/lifecycle.h"
@@ -13,8 +14,14 @@
 #include <windows.h>
 
 /* Completion keys on the port. */
-#define KEY_JOB  1 /* the job's notifications */
-#define KEY_STOP 2 /* a stop request; the byte count is the signal */
+#define KEY_JOB     1 /* the job's notifications */
+#define KEY_STOP    2 /* a stop request; the byte count is the signal */
+#define KEY_FORWARD 3 /* one delivery to pass on; the byte count is the signal */
+
+/* What the mailbox (and, in a service, PARAMCHANGE and the user controls)
+ * can bring besides a stop: passed on through CMD's mailbox, one send per
+ * delivery, as POSIX forwards every signal. */
+static const int forwarded[] = {SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 static struct {
   const struct run_opts *o;
@@ -123,6 +130,12 @@ static void on_stop(const xsig_event_t *ev, void *user) {
   PostQueuedCompletionStatus(W.port, (DWORD)ev->signum, KEY_STOP, NULL);
 }
 
+static void on_forward(const xsig_event_t *ev, void *user) {
+  (void)user;
+  for (uint32_t i = 0; i < ev->count; i++)
+    PostQueuedCompletionStatus(W.port, (DWORD)ev->signum, KEY_FORWARD, NULL);
+}
+
 /* Runs the callbacks: the main thread waits on the port alone. */
 static DWORD WINAPI dispatcher(void *arg) {
   (void)arg;
@@ -162,14 +175,26 @@ static void pass_on(int sig) {
             xsig_strerror(r));
 }
 
+/* A CMD without a mailbox for sig cannot be given it: Windows has no other
+ * way, and a console event would be a stop. Said, not fatal. */
+static void forward(int sig) {
+  int r = xsig_send(W.pid, sig);
+  if (r == 0)
+    say("forwarded %s to pid %lu's mailbox", xsig_name(sig), W.pid);
+  else if (W.o->verbose)
+    fprintf(stderr, "xsig run: cannot forward %s to pid %lu: %s\n", xsig_name(sig), W.pid,
+            xsig_strerror(r));
+}
+
 static void stop_request(int sig) {
   ULONGLONG now = GetTickCount64();
   if (W.stops == 0) {
     W.stops = 1;
     W.stop_ms = now;
+    /* --grace 0 is at once; a grace past the clock's end is never. */
     if (W.o->grace_ms >= 0)
       W.deadline_ms =
-          now + (ULONGLONG)W.o->grace_ms > now ? now + (ULONGLONG)W.o->grace_ms : (ULONGLONG)-1;
+          (ULONGLONG)W.o->grace_ms > ~0ULL - now ? ~0ULL : now + (ULONGLONG)W.o->grace_ms;
     pass_on(sig);
     return;
   }
@@ -259,6 +284,8 @@ static int loop(void) {
     }
     if (key == KEY_STOP) {
       stop_request((int)n);
+    } else if (key == KEY_FORWARD) {
+      forward((int)n);
     } else if (key == KEY_JOB) {
       DWORD pid = (DWORD)(ULONG_PTR)ov;
       if ((n == JOB_OBJECT_MSG_EXIT_PROCESS || n == JOB_OBJECT_MSG_ABNORMAL_EXIT_PROCESS) &&
@@ -284,6 +311,8 @@ int run_supervise(const struct run_opts *o) {
   if (r == 0) r = xsig_watch(NULL, SIGINT, on_stop, NULL, 0, NULL);
   if (r == 0) r = xsig_watch(NULL, SIGBREAK, on_stop, NULL, 0, NULL);
   if (r == 0) r = xsig_watch(NULL, SIGTERM, on_stop, NULL, 0, NULL);
+  for (size_t i = 0; r == 0 && i < sizeof forwarded / sizeof *forwarded; i++)
+    r = xsig_watch(NULL, forwarded[i], on_forward, NULL, 0, NULL);
   if (r < 0) return cli_fail(EXIT_FAILED, "run", "cannot take the signals: %s", xsig_strerror(r));
   /* After the watches: a STOP from the first moment is a stop request. */
   if (o->service && service_start(o->service) != 0) return EXIT_FAILED;
