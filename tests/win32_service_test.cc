@@ -251,6 +251,12 @@ TEST(ChildServiceTest, PauseContinueAcceptedOnlyWhileWatched) {
   ASSERT_TRUE(c.wait_log("unwatch 0"));
   EXPECT_TRUE(wait_until(
       [&] { return (c.svc().status().dwControlsAccepted & SERVICE_ACCEPT_PAUSE_CONTINUE) == 0; }));
+  // xsig_raise as the SCM would deliver: SIGCONT (still watched) with source
+  // SELF; SIGTSTP, no longer watched, XSIG_ENOLISTEN as a mailbox sender gets.
+  EXPECT_EQ(c.svc().control(205), 0u);
+  EXPECT_TRUE(c.wait_log("raise 0 " + std::to_string(XSIG_ENOLISTEN))) << c.log();
+  EXPECT_TRUE(c.wait_log("SIGCONT count=1 source=" + std::to_string((int)XSIG_SRC_SELF)))
+      << c.log();
   EXPECT_EQ(c.svc().control(SERVICE_CONTROL_STOP), 0u);
   EXPECT_TRUE(c.wait_stopped());
 }

@@ -276,8 +276,9 @@ int xsig__os_raise(int sig) {
     TerminateProcess(GetCurrentProcess(), 1);
     return xsig__win32_sys_error();
   }
-  /* What a sender to our own mailbox would get. */
-  if (xsig__win32_mbox_signal(sig) && !is_console_signal(sig)) {
+  /* What a sender to our own mailbox, or the SCM (PAUSE and CONTINUE in a
+   * service), would give. */
+  if (xsig__os_support(sig) == XSIG_EMULATED && !is_console_signal(sig)) {
     if (!xsig__watched(sig)) return XSIG_ENOLISTEN;
     xsig__deliver(sig, (int64_t)GetCurrentProcessId(), XSIG_SRC_SELF, 0, NULL);
     return 0;

@@ -12,6 +12,7 @@
  *                     Windows runs it, and says whether they returned
  *   user control 203  watches SIGTSTP and SIGCONT (PAUSE and CONTINUE)
  *   user control 204  stops watching SIGTSTP
+ *   user control 205  xsig_raise(SIGCONT) and xsig_raise(SIGTSTP), logged
  *   other user controls are logged as SIGUSR1
  *
  * On SIGTERM it logs the event and ends by xsig_graceful_exit(N) (N = 7 by
@@ -98,6 +99,11 @@ static void on_user(const xsig_event_t *ev, void *user) {
     break;
   case 204:
     out("unwatch %d", xsig_unwatch(tstp));
+    break;
+  case 205:
+    a = (DWORD)xsig_raise(SIGCONT);
+    b = (DWORD)xsig_raise(SIGTSTP);
+    out("raise %d %d", (int)a, (int)b);
     break;
   default:
     log_event(ev);
