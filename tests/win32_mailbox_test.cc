@@ -440,6 +440,44 @@ TEST(Win32Mailbox, TeardownLeavesNoThreadOrHandle) {
   EXPECT_LE(handles(), h0);
 }
 
+// xsig_ignore of a mailbox signal: the mailbox is open for it, a send (and
+// xsig_raise) succeeds and nothing is delivered, as kill() succeeds on a POSIX
+// process that ignores the signal. A watch takes over while it lasts; after
+// it the signal is ignored again; xsig_default closes the mailbox again.
+// SIGTERM cannot be ignored: a console close ends the process regardless.
+TEST(Win32Mailbox, AnIgnoredSignalIsTakenAndDropped) {
+  DWORD me_pid = GetCurrentProcessId();
+  Init g;
+  EXPECT_EQ(xsig_ignore(SIGTERM), XSIG_ENOTSUP);
+  EXPECT_FALSE(mailbox_exists(me_pid));
+  ASSERT_EQ(xsig_ignore(SIGHUP), 0);
+  EXPECT_EQ(xsig_ignore(SIGHUP), 0); // twice is once
+  EXPECT_EQ(xsig_disposition(SIGHUP), XSIG_DISP_IGNORED);
+  EXPECT_TRUE(mailbox_exists(me_pid));
+  EXPECT_EQ(xsig_send(me_pid, SIGHUP), 0);
+  EXPECT_EQ(xsig_raise(SIGHUP), 0);
+  EXPECT_EQ(xsig_send(me_pid, SIGUSR1), XSIG_ENOLISTEN); // only what is ignored
+  xsigtest::Rec rec;
+  xsig_watch_t *w = nullptr;
+  ASSERT_EQ(xsig_watch(nullptr, SIGHUP, xsigtest::record, &rec, 0, &w), 0);
+  EXPECT_EQ(xsig_pending(nullptr, SIGHUP), 0u) << "the ignored ones were dropped";
+  EXPECT_EQ(xsig_send(me_pid, SIGHUP), 0);
+  ASSERT_TRUE(wait_until([&] {
+    xsig_dispatch(nullptr);
+    return rec.total() == 1;
+  }));
+  EXPECT_EQ(rec.events[0].source, XSIG_SRC_MAILBOX);
+  EXPECT_EQ(xsig_unwatch(w), 0);
+  EXPECT_EQ(xsig_disposition(SIGHUP), XSIG_DISP_IGNORED);
+  EXPECT_EQ(xsig_send(me_pid, SIGHUP), 0);
+  ASSERT_EQ(xsig_default(SIGHUP), 0);
+  EXPECT_EQ(xsig_disposition(SIGHUP), XSIG_DISP_DEFAULT);
+  EXPECT_FALSE(mailbox_exists(me_pid));
+  EXPECT_EQ(xsig_send(me_pid, SIGHUP), XSIG_ENOLISTEN);
+  EXPECT_EQ(xsig_raise(SIGHUP), XSIG_ENOLISTEN);
+  EXPECT_EQ(rec.total(), 1u);
+}
+
 // ---------------------------------------------------------------- the rest of the API
 
 TEST(Win32Mailbox, SigintReachesATargetOnAnotherConsoleThroughItsMailbox) {

@@ -225,6 +225,7 @@ int xsig__os_disposition(int sig) {
   if (sig == SIGINT && ctrl_c_ignored()) return XSIG_DISP_IGNORED;
   if (sig > 0 && sig < XSIG__NSIG && xsig__aint_load(&installed[sig])) return XSIG_DISP_XSIG;
   if (sig == SIGBREAK && xsig__aint_load(&swallow_break)) return XSIG_DISP_IGNORED;
+  if (xsig__win32_mbox_ignored(sig)) return XSIG_DISP_IGNORED;
   return XSIG_DISP_DEFAULT;
 }
 
@@ -238,9 +239,14 @@ int xsig__os_ignore(int sig) {
     if (r == 0) xsig__aint_store(&swallow_break, 1);
     return r;
   }
-  default:
+  case SIGTERM:
     /* Close, logoff and shutdown end the process whatever a handler returns. */
     return XSIG_ENOTSUP;
+  default: {
+    /* The mailbox's own: pinned first, since its thread runs our code. */
+    int r = xsig__win32_mbox_signal(sig) ? ensure_handler() : XSIG_ENOTSUP;
+    return r == 0 ? xsig__win32_mbox_ignore(sig, 1) : r;
+  }
   }
 }
 
@@ -252,6 +258,7 @@ int xsig__os_default(int sig) {
     xsig__aint_store(&swallow_break, 0);
     return 0;
   default:
+    if (xsig__win32_mbox_ignored(sig)) xsig__win32_mbox_ignore(sig, 0);
     return 0;
   }
 }
@@ -279,7 +286,7 @@ int xsig__os_raise(int sig) {
   /* What a sender to our own mailbox, or the SCM (PAUSE and CONTINUE in a
    * service), would give. */
   if (xsig__os_support(sig) == XSIG_EMULATED && !is_console_signal(sig)) {
-    if (!xsig__watched(sig)) return XSIG_ENOLISTEN;
+    if (!xsig__watched(sig)) return xsig__win32_mbox_ignored(sig) ? 0 : XSIG_ENOLISTEN;
     xsig__deliver(sig, (int64_t)GetCurrentProcessId(), XSIG_SRC_SELF, 0, NULL);
     return 0;
   }

@@ -52,6 +52,11 @@ static struct {
   int signals; /* how many of the five are watched */
 } mb;
 
+/* xsig_ignore of HUP, QUIT, USR1 or USR2: a sender's message is taken and
+ * dropped, and the sender told 0, as kill() succeeds on a POSIX process that
+ * ignores the signal. Each such signal holds the mailbox open like a watch. */
+static xsig__aint ignored[32];
+
 int xsig__win32_mbox_signal(int sig) {
   return sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT || sig == SIGUSR1 || sig == SIGUSR2;
 }
@@ -159,7 +164,7 @@ static void answer(struct inst *in, const xsig__mbox_msg_t *m) {
      * the others, and this process is not disturbed by them. */
     int took =
         xsig__watched(m->value) && xsig__deliver(m->value, sender, XSIG_SRC_MAILBOX, 0, NULL) > 0;
-    reply.value = took ? 0 : XSIG_ENOLISTEN;
+    reply.value = took || xsig__win32_mbox_ignored(m->value) ? 0 : XSIG_ENOLISTEN;
   }
   reply.mask = accepted();
   xsig__mbox_encode(&reply, in->buf, sizeof in->buf);
@@ -325,6 +330,23 @@ int xsig__win32_mbox_watch(int sig) {
 void xsig__win32_mbox_unwatch(int sig) {
   if (!xsig__win32_mbox_signal(sig) || mb.signals == 0) return;
   if (--mb.signals == 0) stop();
+}
+
+int xsig__win32_mbox_ignore(int sig, int on) {
+  if (!xsig__win32_mbox_signal(sig) || sig == SIGTERM) return XSIG_ENOTSUP;
+  if (on == xsig__aint_load(&ignored[sig])) return 0;
+  if (on) {
+    int r = xsig__win32_mbox_watch(sig);
+    if (r < 0) return r;
+  } else {
+    xsig__win32_mbox_unwatch(sig);
+  }
+  xsig__aint_store(&ignored[sig], on);
+  return 0;
+}
+
+int xsig__win32_mbox_ignored(int sig) {
+  return sig > 0 && sig < 32 && xsig__aint_load(&ignored[sig]);
 }
 
 /* Tests only: the serving thread's id, 0 while there is no mailbox. */

@@ -47,6 +47,11 @@ int xsig__win32_installed(int sig);
 int xsig__win32_mbox_signal(int sig);
 int xsig__win32_mbox_watch(int sig);
 void xsig__win32_mbox_unwatch(int sig);
+/* xsig_ignore (on = 1) and xsig_default (on = 0) of SIGHUP, SIGQUIT, SIGUSR1
+ * or SIGUSR2: the mailbox takes and drops it (engine lock held); XSIG_ENOTSUP
+ * for any other signal. */
+int xsig__win32_mbox_ignore(int sig, int on);
+int xsig__win32_mbox_ignored(int sig);
 /* \\.\pipe\xsig-<pid>, the name the tests use too. */
 #define XSIG__MBOX_NAME_MAX 40
 void xsig__win32_mbox_name(DWORD pid, wchar_t name[XSIG__MBOX_NAME_MAX]);
