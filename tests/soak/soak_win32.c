@@ -275,9 +275,10 @@ static int start_child(struct child *c, unsigned ms, unsigned seed) {
   si.hStdInput = NULL;
   si.hStdOutput = si.hStdError = w;
   PROCESS_INFORMATION pi;
-  /* DETACHED_PROCESS: no console, so our own Ctrl+C never reaches it. */
-  BOOL ok = CreateProcessW(NULL, cmd, NULL, NULL, TRUE, DETACHED_PROCESS | CREATE_SUSPENDED, NULL,
-                           NULL, &si, &pi);
+  /* A process group of its own: it starts with Ctrl+C ignored, so the real
+   * ones on our console never end it. */
+  BOOL ok = CreateProcessW(NULL, cmd, NULL, NULL, TRUE, CREATE_NEW_PROCESS_GROUP | CREATE_SUSPENDED,
+                           NULL, NULL, &si, &pi);
   DWORD e = GetLastError();
   CloseHandle(w);
   if (!ok) {
@@ -394,11 +395,13 @@ static unsigned long long run_children(ULONGLONG end, unsigned *started) {
 /* ---------------------------------------------------------------- main */
 
 static ULONGLONG watchdog_deadline;
+static const char *_Atomic phase = "start"; /* where the main thread is, for the watchdog */
 static int use_ctrlc;
 static DWORD WINAPI watchdog(void *arg) {
   (void)arg;
   while (now_ms() < watchdog_deadline) Sleep(200);
-  fprintf(stderr, "soak: FAIL: hang (still running after the time plus 120 s)\n");
+  fprintf(stderr, "soak: FAIL: hang (still running after the time plus 120 s, in %s)\n",
+          atomic_load(&phase));
   fflush(stderr);
   TerminateProcess(GetCurrentProcess(), 3); /* the job ends the children with us */
   return 0;
@@ -468,8 +471,10 @@ int main(int argc, char **argv) {
     if (!AllocConsole()) return fail("AllocConsole", (int)GetLastError()), 1;
   }
 
+  atomic_store(&phase, "the warm-up");
   warm_up();
   if (atomic_load(&failed)) return 1;
+  atomic_store(&phase, "the soak start");
   int handles_start = count_handles();
 
   int r = xsig_init();
@@ -484,12 +489,15 @@ int main(int argc, char **argv) {
   /* The children for the whole time, then the in-process floods stop: every
    * flood has sent its last signal once these return. */
   unsigned started = 0;
+  atomic_store(&phase, "the floods");
   unsigned long long mailbox_taken = run_children(now_ms() + (ULONGLONG)secs * 1000, &started);
   atomic_store(&stop_floods, 1);
+  atomic_store(&phase, "joining the in-process floods");
   for (int i = 0; i < 3; i++) join(fl[i]);
 
   /* The marker, sent after the last send, must reach its callback. */
   ULONGLONG sent_at = now_ms(), seen_at;
+  atomic_store(&phase, "the marker");
   if ((r = xsig_send(GetCurrentProcessId(), MARKER)) != 0) fail("xsig_send of the marker", r);
   while (!atomic_load(&marker_seen) && now_ms() < sent_at + 60000) Sleep(2);
   seen_at = now_ms();
@@ -501,6 +509,7 @@ int main(int argc, char **argv) {
    * counted when Wine's handler thread runs, which can be later still. */
   int sigs[] = {SIGINT, SIGBREAK, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, MARKER};
   const int nsigs = (int)(sizeof sigs / sizeof sigs[0]);
+  atomic_store(&phase, "waiting for the counts");
   ULONGLONG until = now_ms() + 30000;
   for (int behind = 1; behind && now_ms() < until;) {
     behind = 0;
@@ -513,8 +522,10 @@ int main(int argc, char **argv) {
   }
 
   atomic_store(&stop_churn, 1);
+  atomic_store(&phase, "joining the churn");
   for (int i = 0; i < NCHURN; i++) join(churn[i]);
   atomic_store(&stop_dispatch, 1);
+  atomic_store(&phase, "joining the dispatcher");
   join(disp);
   xsig_dispatch(NULL);
 
@@ -538,6 +549,7 @@ int main(int argc, char **argv) {
     }
   }
   if (mailbox_taken == 0) fail("the children sent nothing", 0);
+  atomic_store(&phase, "xsig_shutdown");
   xsig_shutdown();
   int handles_end = count_handles();
   printf("soak: handles %d at start, %d at the end\n", handles_start, handles_end);
