@@ -253,6 +253,7 @@ static DWORD WINAPI ctrl_c(void *arg) {
 struct child {
   HANDLE proc, out; /* out: the read end of its stdout+stderr */
   DWORD pid;
+  ULONGLONG late; /* past this, it is stuck: ended, and the soak fails */
 };
 
 static wchar_t self_path[MAX_PATH];
@@ -277,20 +278,22 @@ static int start_child(struct child *c, unsigned ms, unsigned seed) {
   PROCESS_INFORMATION pi;
   /* A process group of its own: it starts with Ctrl+C ignored, so the real
    * ones on our console never end it. */
-  BOOL ok = CreateProcessW(NULL, cmd, NULL, NULL, TRUE, CREATE_NEW_PROCESS_GROUP | CREATE_SUSPENDED,
-                           NULL, NULL, &si, &pi);
+  BOOL ok =
+      CreateProcessW(NULL, cmd, NULL, NULL, TRUE, CREATE_NEW_PROCESS_GROUP, NULL, NULL, &si, &pi);
   DWORD e = GetLastError();
   CloseHandle(w);
   if (!ok) {
     CloseHandle(c->out);
     return fail("CreateProcess of a flood child", (int)e), -1;
   }
+  /* Not CREATE_SUSPENDED: measured under Wine, such a child of a process
+   * with a console now and then never left its loader after ResumeThread. */
   if (!AssignProcessToJobObject(job, pi.hProcess))
     fail("AssignProcessToJobObject", (int)GetLastError());
-  ResumeThread(pi.hThread);
   CloseHandle(pi.hThread);
   c->proc = pi.hProcess;
   c->pid = pi.dwProcessId;
+  c->late = now_ms() + ms + 30000;
   return 0;
 }
 
@@ -370,6 +373,12 @@ static unsigned long long run_children(ULONGLONG end, unsigned *started) {
     ULONGLONG now = now_ms();
     int live = 0;
     for (int i = 0; i < NFLOOD; i++) {
+      if (kids[i].proc && now > kids[i].late) {
+        fprintf(stderr, "soak: child %lu still runs 30 s after its time\n",
+                (unsigned long)kids[i].pid);
+        TerminateProcess(kids[i].proc, 98);
+        WaitForSingleObject(kids[i].proc, INFINITE);
+      }
       if (kids[i].proc && WaitForSingleObject(kids[i].proc, 0) == WAIT_OBJECT_0)
         reap_child(&kids[i], sent);
       if (!kids[i].proc && now + CHILD_MS / 4 < end && !atomic_load(&failed)) {
