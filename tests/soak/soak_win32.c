@@ -481,6 +481,7 @@ int main(int argc, char **argv) {
   }
 
   atomic_store(&phase, "the warm-up");
+  int handles_cold = count_handles();
   warm_up();
   if (atomic_load(&failed)) return 1;
   atomic_store(&phase, "the soak start");
@@ -560,7 +561,8 @@ int main(int argc, char **argv) {
   atomic_store(&phase, "xsig_shutdown");
   xsig_shutdown();
   int handles_end = count_handles();
-  printf("soak: handles %d at start, %d at the end\n", handles_start, handles_end);
+  printf("soak: handles %d before the warm-up, %d at start (after it), %d at the end\n",
+         handles_cold, handles_start, handles_end);
   if (handles_start < 0 || handles_end != handles_start) {
     fprintf(stderr, "soak: FAIL: handles not back to their count at start (%+d)\n",
             handles_end - handles_start);
