@@ -276,24 +276,33 @@ static int start_child(struct child *c, unsigned ms, unsigned seed) {
   _snwprintf(cmd, sizeof cmd / sizeof cmd[0], L"\"%ls\" flood %lu %u %u", self_path,
              (unsigned long)GetCurrentProcessId(), ms, seed);
   cmd[sizeof cmd / sizeof cmd[0] - 1] = 0;
-  STARTUPINFOW si = {0};
-  si.cb = sizeof si;
-  si.dwFlags = STARTF_USESTDHANDLES;
-  si.hStdInput = NULL;
-  si.hStdOutput = si.hStdError = w;
+  /* The pipe's write end is the one handle it inherits: not our stdout,
+   * not our console's handles. */
+  STARTUPINFOEXW si = {{0}};
+  SIZE_T size = 0;
+  void *attrs[32]; /* the attribute list, pointer-aligned */
+  si.StartupInfo.cb = sizeof si;
+  si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+  si.StartupInfo.hStdOutput = si.StartupInfo.hStdError = w;
+  si.lpAttributeList = (LPPROC_THREAD_ATTRIBUTE_LIST)attrs;
+  InitializeProcThreadAttributeList(NULL, 1, 0, &size);
+  BOOL ok = size <= sizeof attrs &&
+            InitializeProcThreadAttributeList(si.lpAttributeList, 1, 0, &size) &&
+            UpdateProcThreadAttribute(si.lpAttributeList, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, &w,
+                                      sizeof w, NULL, NULL);
   PROCESS_INFORMATION pi;
   /* A process group of its own: it starts with Ctrl+C ignored, so the real
    * ones on our console never end it. */
-  BOOL ok =
-      CreateProcessW(NULL, cmd, NULL, NULL, TRUE, CREATE_NEW_PROCESS_GROUP, NULL, NULL, &si, &pi);
+  ok = ok && CreateProcessW(NULL, cmd, NULL, NULL, TRUE,
+                            CREATE_NEW_PROCESS_GROUP | EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
+                            &si.StartupInfo, &pi);
   DWORD e = GetLastError();
+  if (size <= sizeof attrs) DeleteProcThreadAttributeList(si.lpAttributeList);
   CloseHandle(w);
   if (!ok) {
     CloseHandle(c->out);
     return fail("CreateProcess of a flood child", (int)e), -1;
   }
-  /* Not CREATE_SUSPENDED: measured under Wine, such a child of a process
-   * with a console now and then never left its loader after ResumeThread. */
   if (!AssignProcessToJobObject(job, pi.hProcess))
     fail("AssignProcessToJobObject", (int)GetLastError());
   CloseHandle(pi.hThread);
