@@ -50,8 +50,8 @@ cmake --build "$dir" -j "$jobs" >/dev/null
 
 # The Windows soak (tests/soak/soak_win32.c): churn under mailbox and
 # in-process floods for XSIG_WIN_SOAK_SECONDS (default 20; about 22 s of wall
-# time). Its output goes to a file, not a pipe: its children inherit the
-# handles it has, and one that hung would keep a pipe open.
+# time). Its output goes to a file, not a pipe, so that no child of it can
+# keep this script waiting.
 echo "=== windows: soak, ${XSIG_WIN_SOAK_SECONDS:-20} s"
 soak_log=$dir/soak.log
 soak_start=$(date +%s)
