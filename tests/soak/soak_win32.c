@@ -40,7 +40,6 @@
 #include "xsig/xsig.h"
 #include <windows.h>
 #include <winternl.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,11 +54,31 @@ static const int churned[] = {SIGINT, SIGBREAK, SIGTERM, SIGHUP, SIGQUIT, SIGUSR
 static const int mailed[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
 #define MARKER SIGQUIT
 
-static atomic_int failed, stop_churn, stop_floods, stop_dispatch;
-static atomic_ullong delivered[32]; /* per signal, the default context's whole-run watch */
-static atomic_ullong expected[32];  /* per signal, what the floods were told was taken */
-static atomic_ullong churn_ops, ctrlc_sent;
-static atomic_int marker_seen;
+/* Interlocked, not <stdatomic.h>, so that this compiles where the library
+ * does (MSVC too), as the helpers in tests/helpers do. */
+typedef volatile LONG flag;
+typedef volatile LONG64 counter;
+static LONG flag_get(flag *f) {
+  return InterlockedCompareExchange(f, 0, 0);
+}
+static void flag_set(flag *f, LONG v) {
+  InterlockedExchange(f, v);
+}
+static unsigned long long cnt_get(counter *c) {
+  return (unsigned long long)InterlockedCompareExchange64(c, 0, 0);
+}
+static void cnt_add(counter *c, unsigned long long v) {
+  InterlockedExchangeAdd64(c, (LONG64)v);
+}
+static void cnt_set(counter *c, unsigned long long v) {
+  InterlockedExchange64(c, (LONG64)v);
+}
+
+static flag failed, stop_churn, stop_floods, stop_dispatch;
+static counter delivered[32]; /* per signal, the default context's whole-run watch */
+static counter expected[32];  /* per signal, what the floods were told was taken */
+static counter churn_ops, ctrlc_sent;
+static flag marker_seen;
 
 static void fail(const char *what, int r) {
   if (r >= XSIG_EIGNORED && r < 0) /* an xsig error code */
@@ -68,7 +87,7 @@ static void fail(const char *what, int r) {
   else
     fprintf(stderr, "soak: FAIL: %s (%d)\n", what, r);
   fflush(stderr);
-  atomic_store(&failed, 1);
+  flag_set(&failed, 1);
 }
 
 static ULONGLONG now_ms(void) {
@@ -121,18 +140,18 @@ static void join(HANDLE t) {
 
 static void on_main(const xsig_event_t *ev, void *user) {
   (void)user;
-  if (ev->signum > 0 && ev->signum < 32) atomic_fetch_add(&delivered[ev->signum], ev->count);
-  if (ev->signum == MARKER) atomic_store(&marker_seen, 1);
+  if (ev->signum > 0 && ev->signum < 32) cnt_add(&delivered[ev->signum], ev->count);
+  if (ev->signum == MARKER) flag_set(&marker_seen, 1);
 }
 
 static void on_churn(const xsig_event_t *ev, void *user) {
   (void)ev;
-  atomic_fetch_add((atomic_ullong *)user, 1);
+  cnt_add((counter *)user, 1);
 }
 
 static DWORD WINAPI dispatcher(void *arg) {
   (void)arg;
-  while (!atomic_load(&stop_dispatch)) {
+  while (!flag_get(&stop_dispatch)) {
     int r = xsig_wait(NULL, 100);
     if (r < 0) fail("xsig_wait on the default context", r);
   }
@@ -144,7 +163,7 @@ static DWORD WINAPI dispatcher(void *arg) {
 /* One round: contexts made and freed with watches in them (two contexts at
  * once in one case), watches added and removed on the default context while
  * its dispatcher runs; a quarter of them one-shot. */
-static void churn_round(unsigned *seed, atomic_ullong *hits) {
+static void churn_round(unsigned *seed, counter *hits) {
   unsigned flags = next_rand(seed) % 4 == 0 ? XSIG_ONESHOT : 0;
   xsig_ctx_t *c[2];
   xsig_watch_t *w[3];
@@ -153,7 +172,8 @@ static void churn_round(unsigned *seed, atomic_ullong *hits) {
   case 0: /* a context freed with its watches in it */
     if ((r = xsig_ctx_new(&c[0])) != 0) return fail("xsig_ctx_new", r);
     for (int i = 0; i < 3; i++)
-      if ((r = xsig_watch(c[0], churned[next_rand(seed) % NCHURNED], on_churn, hits, flags, NULL)))
+      if ((r = xsig_watch(c[0], churned[next_rand(seed) % NCHURNED], on_churn, (void *)hits, flags,
+                          NULL)))
         fail("xsig_watch in a new context", r);
     if ((r = xsig_wait(c[0], (int)(next_rand(seed) % 2))) < 0) fail("xsig_wait on a context", r);
     xsig_ctx_free(c[0]);
@@ -161,7 +181,8 @@ static void churn_round(unsigned *seed, atomic_ullong *hits) {
   case 1: /* watches removed, then the context */
     if ((r = xsig_ctx_new(&c[0])) != 0) return fail("xsig_ctx_new", r);
     for (int i = 0; i < 3; i++)
-      if ((r = xsig_watch(c[0], churned[next_rand(seed) % NCHURNED], on_churn, hits, flags, &w[i])))
+      if ((r = xsig_watch(c[0], churned[next_rand(seed) % NCHURNED], on_churn, (void *)hits, flags,
+                          &w[i])))
         return fail("xsig_watch in a new context", r);
     if ((r = xsig_dispatch(c[0])) < 0) fail("xsig_dispatch on a context", r);
     for (int i = 0; i < 3; i++) {
@@ -179,7 +200,7 @@ static void churn_round(unsigned *seed, atomic_ullong *hits) {
     {
       int sig = churned[next_rand(seed) % NCHURNED];
       for (int i = 0; i < 2; i++)
-        if ((r = xsig_watch(c[i], sig, on_churn, hits, flags, &w[i])))
+        if ((r = xsig_watch(c[i], sig, on_churn, (void *)hits, flags, &w[i])))
           fail("xsig_watch in one of two contexts", r), w[i] = NULL;
       for (int i = 0; i < 2; i++)
         if ((r = xsig_wait(c[i], 1)) < 0) fail("xsig_wait on one of two contexts", r);
@@ -191,20 +212,21 @@ static void churn_round(unsigned *seed, atomic_ullong *hits) {
     xsig_ctx_free(c[1]);
     break;
   default: /* on the default context, whose dispatcher may be running it */
-    if ((r = xsig_watch(NULL, churned[next_rand(seed) % NCHURNED], on_churn, hits, flags, &w[0])))
+    if ((r = xsig_watch(NULL, churned[next_rand(seed) % NCHURNED], on_churn, (void *)hits, flags,
+                        &w[0])))
       return fail("xsig_watch on the default context", r);
     if (next_rand(seed) % 2) SwitchToThread();
     r = xsig_unwatch(w[0]);
     if (r != 0 && !(flags && r == XSIG_EINVAL)) fail("xsig_unwatch on the default context", r);
     break;
   }
-  atomic_fetch_add(&churn_ops, 1);
+  cnt_add(&churn_ops, 1);
 }
 
 static DWORD WINAPI churner(void *arg) {
   unsigned seed = (unsigned)(uintptr_t)arg * 2654435761u;
-  atomic_ullong hits = 0;
-  while (!atomic_load(&stop_churn) && !atomic_load(&failed)) churn_round(&seed, &hits);
+  counter hits = 0;
+  while (!flag_get(&stop_churn) && !flag_get(&failed)) churn_round(&seed, &hits);
   return 0;
 }
 
@@ -212,7 +234,7 @@ static DWORD WINAPI churner(void *arg) {
 
 static void took(int sig, int r, const char *what) {
   if (r == 0)
-    atomic_fetch_add(&expected[sig], 1);
+    cnt_add(&expected[sig], 1);
   else
     fail(what, r);
 }
@@ -221,7 +243,7 @@ static void took(int sig, int r, const char *what) {
  * the CPU too; still thousands of deliveries a second. */
 static DWORD WINAPI raiser(void *arg) {
   (void)arg;
-  for (unsigned i = 0; !atomic_load(&stop_floods) && !atomic_load(&failed); i++) {
+  for (unsigned i = 0; !flag_get(&stop_floods) && !flag_get(&failed); i++) {
     took(SIGUSR2, xsig_raise(SIGUSR2), "xsig_raise(SIGUSR2)");
     took(SIGINT, xsig_raise(SIGINT), "xsig_raise(SIGINT)");
     if (i % 8 == 0) Sleep(1);
@@ -232,7 +254,7 @@ static DWORD WINAPI raiser(void *arg) {
 static DWORD WINAPI feeder(void *arg) {
   (void)arg;
   DWORD me = GetCurrentProcessId();
-  for (unsigned i = 0; !atomic_load(&stop_floods) && !atomic_load(&failed); i++) {
+  for (unsigned i = 0; !flag_get(&stop_floods) && !flag_get(&failed); i++) {
     took(SIGBREAK, xsig_feed(SIGBREAK), "xsig_feed(SIGBREAK)");
     took(SIGHUP, xsig_feed(SIGHUP), "xsig_feed(SIGHUP)");
     if (i % 8 == 0) took(SIGUSR1, xsig_send(me, SIGUSR1), "xsig_send(self, SIGUSR1)");
@@ -245,10 +267,10 @@ static DWORD WINAPI feeder(void *arg) {
  * each on a new thread under a lock, so they are paced. */
 static DWORD WINAPI ctrl_c(void *arg) {
   (void)arg;
-  while (!atomic_load(&stop_floods) && !atomic_load(&failed)) {
+  while (!flag_get(&stop_floods) && !flag_get(&failed)) {
     if (!GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0))
       return fail("GenerateConsoleCtrlEvent", (int)GetLastError()), 0;
-    atomic_fetch_add(&ctrlc_sent, 1);
+    cnt_add(&ctrlc_sent, 1);
     Sleep(20);
   }
   return 0;
@@ -278,9 +300,10 @@ static int start_child(struct child *c, unsigned ms, unsigned seed) {
   cmd[sizeof cmd / sizeof cmd[0] - 1] = 0;
   /* The pipe's write end is the one handle it inherits: not our stdout,
    * not our console's handles. */
-  STARTUPINFOEXW si = {{0}};
+  STARTUPINFOEXW si;
   SIZE_T size = 0;
   void *attrs[32]; /* the attribute list, pointer-aligned */
+  ZeroMemory(&si, sizeof si);
   si.StartupInfo.cb = sizeof si;
   si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
   si.StartupInfo.hStdOutput = si.StartupInfo.hStdError = w;
@@ -337,20 +360,20 @@ static void reap_child(struct child *c, unsigned long long sent[32]) {
 /* Child mode: NSEND threads send until the time is up. */
 static DWORD flood_target;
 static ULONGLONG flood_end;
-static atomic_ullong flood_sent[32];
-static atomic_int flood_failed;
+static counter flood_sent[32];
+static flag flood_failed;
 
 static DWORD WINAPI sender(void *arg) {
   unsigned i = (unsigned)(uintptr_t)arg;
-  while (now_ms() < flood_end && !atomic_load(&flood_failed)) {
+  while (now_ms() < flood_end && !flag_get(&flood_failed)) {
     int sig = mailed[i++ % 4];
     int r = xsig_send(flood_target, sig);
     if (r == 0) {
-      atomic_fetch_add(&flood_sent[sig], 1);
+      cnt_add(&flood_sent[sig], 1);
     } else {
       printf("soak child: FAIL: xsig_send(%lu, %s) = %d: %s (os error %d)\n",
              (unsigned long)flood_target, xsig_name(sig), r, xsig_strerror(r), xsig_os_error());
-      atomic_store(&flood_failed, 1);
+      flag_set(&flood_failed, 1);
     }
   }
   return 0;
@@ -370,12 +393,12 @@ static int flood_main(int argc, char **argv) {
     CloseHandle(t[i]);
   }
   printf("sent TERM=%llu HUP=%llu USR1=%llu USR2=%llu\n",
-         (unsigned long long)atomic_load(&flood_sent[SIGTERM]),
-         (unsigned long long)atomic_load(&flood_sent[SIGHUP]),
-         (unsigned long long)atomic_load(&flood_sent[SIGUSR1]),
-         (unsigned long long)atomic_load(&flood_sent[SIGUSR2]));
+         (unsigned long long)cnt_get(&flood_sent[SIGTERM]),
+         (unsigned long long)cnt_get(&flood_sent[SIGHUP]),
+         (unsigned long long)cnt_get(&flood_sent[SIGUSR1]),
+         (unsigned long long)cnt_get(&flood_sent[SIGUSR2]));
   fflush(stdout);
-  return atomic_load(&flood_failed) ? 1 : 0;
+  return flag_get(&flood_failed) ? 1 : 0;
 }
 
 /* Runs the children for ms: each slot is refilled as its child exits, while
@@ -402,7 +425,7 @@ static unsigned long long run_children(ULONGLONG end, unsigned *started) {
       }
       if (kids[i].proc && WaitForSingleObject(kids[i].proc, 0) == WAIT_OBJECT_0)
         reap_child(&kids[i], sent);
-      if (!kids[i].proc && now + CHILD_MS / 4 < end && !atomic_load(&failed)) {
+      if (!kids[i].proc && now + CHILD_MS / 4 < end && !flag_get(&failed)) {
         unsigned ms = end - now < CHILD_MS ? (unsigned)(end - now) : CHILD_MS;
         if (start_child(&kids[i], ms, seed += 7) == 0) (*started)++;
       }
@@ -416,7 +439,7 @@ static unsigned long long run_children(ULONGLONG end, unsigned *started) {
     WaitForMultipleObjects((DWORD)nh, h, FALSE, 100);
   }
   for (int i = 0; i < 4; i++) {
-    atomic_fetch_add(&expected[mailed[i]], sent[mailed[i]]);
+    cnt_add(&expected[mailed[i]], sent[mailed[i]]);
     total += sent[mailed[i]];
   }
   return total;
@@ -425,13 +448,19 @@ static unsigned long long run_children(ULONGLONG end, unsigned *started) {
 /* ---------------------------------------------------------------- main */
 
 static ULONGLONG watchdog_deadline;
-static const char *_Atomic phase = "start"; /* where the main thread is, for the watchdog */
+static void *volatile phase = "start"; /* where the main thread is, for the watchdog */
+static void set_phase(const char *what) {
+  InterlockedExchangePointer(&phase, (void *)what);
+}
+static const char *get_phase(void) {
+  return InterlockedCompareExchangePointer(&phase, NULL, NULL);
+}
 static int use_ctrlc;
 static DWORD WINAPI watchdog(void *arg) {
   (void)arg;
   while (now_ms() < watchdog_deadline) Sleep(200);
   fprintf(stderr, "soak: FAIL: hang (still running after the time plus 120 s, in %s)\n",
-          atomic_load(&phase));
+          get_phase());
   fflush(stderr);
   /* The job ends the children with us; under Wine not those stuck in its
    * loader (CI's wineserver -k does). */
@@ -453,7 +482,7 @@ static int watch_all(void) {
  * pipe, the first loopback socket, a child process) is then already there. */
 static void warm_up(void) {
   xsig_ctx_t *c;
-  atomic_ullong hits = 0;
+  counter hits = 0;
   unsigned seed = 99, started = 0;
   if (xsig_init() != 0 || watch_all() != 0) return;
   HANDLE d = start_thread(dispatcher, NULL);
@@ -465,16 +494,15 @@ static void warm_up(void) {
   run_children(now_ms() + 800, &started);
   if (use_ctrlc) { /* Wine's first handler thread, and what it makes */
     if (!GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0)) fail("GenerateConsoleCtrlEvent", 0);
-    for (ULONGLONG t = now_ms() + 10000; !atomic_load(&delivered[SIGINT]) && now_ms() < t;)
-      Sleep(5);
+    for (ULONGLONG t = now_ms() + 10000; !cnt_get(&delivered[SIGINT]) && now_ms() < t;) Sleep(5);
   }
-  atomic_store(&stop_dispatch, 1);
+  flag_set(&stop_dispatch, 1);
   join(d);
-  atomic_store(&stop_dispatch, 0);
+  flag_set(&stop_dispatch, 0);
   xsig_shutdown();
-  for (int i = 0; i < 32; i++) atomic_store(&delivered[i], 0), atomic_store(&expected[i], 0);
-  atomic_store(&churn_ops, 0);
-  atomic_store(&marker_seen, 0);
+  for (int i = 0; i < 32; i++) cnt_set(&delivered[i], 0), cnt_set(&expected[i], 0);
+  cnt_set(&churn_ops, 0);
+  flag_set(&marker_seen, 0);
 }
 
 int main(int argc, char **argv) {
@@ -503,11 +531,11 @@ int main(int argc, char **argv) {
     if (!AllocConsole()) return fail("AllocConsole", (int)GetLastError()), 1;
   }
 
-  atomic_store(&phase, "the warm-up");
+  set_phase("the warm-up");
   int handles_cold = count_handles();
   warm_up();
-  if (atomic_load(&failed)) return 1;
-  atomic_store(&phase, "the soak start");
+  if (flag_get(&failed)) return 1;
+  set_phase("the soak start");
   int handles_start = count_handles();
 
   int r = xsig_init();
@@ -522,66 +550,65 @@ int main(int argc, char **argv) {
   /* The children for the whole time, then the in-process floods stop: every
    * flood has sent its last signal once these return. */
   unsigned started = 0;
-  atomic_store(&phase, "the floods");
+  set_phase("the floods");
   unsigned long long mailbox_taken = run_children(now_ms() + (ULONGLONG)secs * 1000, &started);
-  atomic_store(&stop_floods, 1);
-  atomic_store(&phase, "joining the in-process floods");
+  flag_set(&stop_floods, 1);
+  set_phase("joining the in-process floods");
   for (int i = 0; i < 3; i++) join(fl[i]);
 
   /* The marker, sent after the last send, must reach its callback. */
   ULONGLONG sent_at = now_ms(), seen_at;
-  atomic_store(&phase, "the marker");
+  set_phase("the marker");
   if ((r = xsig_send(GetCurrentProcessId(), MARKER)) != 0) fail("xsig_send of the marker", r);
-  while (!atomic_load(&marker_seen) && now_ms() < sent_at + 60000) Sleep(2);
+  while (!flag_get(&marker_seen) && now_ms() < sent_at + 60000) Sleep(2);
   seen_at = now_ms();
-  if (!atomic_load(&marker_seen))
+  if (!flag_get(&marker_seen))
     fail("the marker sent after the floods never reached its callback", 0);
-  atomic_fetch_add(&expected[MARKER], 1);
+  cnt_add(&expected[MARKER], 1);
   /* Every delivery was counted before its sender was told it was taken; give
    * the dispatcher time to reach them all, then compare. Ctrl+C events are
    * counted when Wine's handler thread runs, which can be later still. */
   int sigs[] = {SIGINT, SIGBREAK, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, MARKER};
   const int nsigs = (int)(sizeof sigs / sizeof sigs[0]);
-  atomic_store(&phase, "waiting for the counts");
+  set_phase("waiting for the counts");
   ULONGLONG until = now_ms() + 30000;
   for (int behind = 1; behind && now_ms() < until;) {
     behind = 0;
     for (int i = 0; i < nsigs; i++) {
-      unsigned long long want = atomic_load(&expected[sigs[i]]);
-      if (sigs[i] == SIGINT) want += atomic_load(&ctrlc_sent);
-      behind |= atomic_load(&delivered[sigs[i]]) < want;
+      unsigned long long want = cnt_get(&expected[sigs[i]]);
+      if (sigs[i] == SIGINT) want += cnt_get(&ctrlc_sent);
+      behind |= cnt_get(&delivered[sigs[i]]) < want;
     }
     if (behind) Sleep(5);
   }
 
-  atomic_store(&stop_churn, 1);
-  atomic_store(&phase, "joining the churn");
+  flag_set(&stop_churn, 1);
+  set_phase("joining the churn");
   for (int i = 0; i < NCHURN; i++) join(churn[i]);
-  atomic_store(&stop_dispatch, 1);
-  atomic_store(&phase, "joining the dispatcher");
+  flag_set(&stop_dispatch, 1);
+  set_phase("joining the dispatcher");
   join(disp);
   xsig_dispatch(NULL);
 
   printf("soak: %d s, %llu churn rounds, %u flood children, %llu mailbox sends from them taken;"
          " marker after %llu ms\n",
-         secs, (unsigned long long)atomic_load(&churn_ops), started, mailbox_taken,
+         secs, (unsigned long long)cnt_get(&churn_ops), started, mailbox_taken,
          (unsigned long long)(seen_at - sent_at));
   if (use_ctrlc)
-    printf("soak: %llu real Ctrl+C events generated\n",
-           (unsigned long long)atomic_load(&ctrlc_sent));
+    printf("soak: %llu real Ctrl+C events generated\n", (unsigned long long)cnt_get(&ctrlc_sent));
   for (int i = 0; i < nsigs; i++) {
     int s = sigs[i];
-    unsigned long long want = atomic_load(&expected[s]), got = atomic_load(&delivered[s]);
-    unsigned long long cc = s == SIGINT ? atomic_load(&ctrlc_sent) : 0;
+    unsigned long long want = cnt_get(&expected[s]), got = cnt_get(&delivered[s]);
+    unsigned long long cc = s == SIGINT ? cnt_get(&ctrlc_sent) : 0;
     printf("soak: %-8s taken %llu%s, counted %llu\n", xsig_name(s), want + cc,
            cc ? " (with the Ctrl+C events)" : "", got);
     if (got != want + cc) {
       fprintf(stderr, "soak: FAIL: %s: counted %llu, taken %llu\n", xsig_name(s), got, want + cc);
-      atomic_store(&failed, 1);
+      flag_set(&failed, 1);
     }
   }
   if (mailbox_taken == 0) fail("the children sent nothing", 0);
-  atomic_store(&phase, "xsig_shutdown");
+  set_phase("xsig_shutdown");
   xsig_shutdown();
   int handles_end = count_handles();
   printf("soak: handles %d before the warm-up, %d at start (after it), %d at the end\n",
@@ -589,9 +616,9 @@ int main(int argc, char **argv) {
   if (handles_start < 0 || handles_end != handles_start) {
     fprintf(stderr, "soak: FAIL: handles not back to their count at start (%+d)\n",
             handles_end - handles_start);
-    atomic_store(&failed, 1);
+    flag_set(&failed, 1);
   }
-  if (atomic_load(&failed)) return 1;
+  if (flag_get(&failed)) return 1;
   printf("soak: passed\n");
   return 0;
 }
