@@ -263,8 +263,9 @@ static DWORD WINAPI feeder(void *arg) {
   return 0;
 }
 
-/* Real Ctrl+C events on our own console (the children have none). Wine runs
- * each on a new thread under a lock, so they are paced. */
+/* Real Ctrl+C events on our own console (the children, each in a process
+ * group of its own, ignore them). Wine runs each on a new thread under a
+ * lock, so they are paced. */
 static DWORD WINAPI ctrl_c(void *arg) {
   (void)arg;
   while (!flag_get(&stop_floods) && !flag_get(&failed)) {
