@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Windows half of ci/test.sh: cross-builds everything with mingw-w64 into
-# build-ci/mingw, runs the GoogleTest suite under Wine through ctest, then
-# checks under a pseudo-terminal that a real Ctrl+C reaches a console that Wine
-# attaches to a Unix terminal, and that `xsig list` prints the Windows table.
+# build-ci/mingw, runs the GoogleTest suite under Wine through ctest, then the
+# Windows soak, then checks under a pseudo-terminal that a real Ctrl+C reaches
+# a console that Wine attaches to a Unix terminal, and that `xsig list` prints
+# the Windows table.
 # docs/WINDOWS.md explains each step. Usage: ci/test-wine.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,21 @@ cmake -S "$root" -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$root/ci/mingw-w64.cmake" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$test_cxx" -DCMAKE_C_FLAGS="-Werror -DXSIG_FORCE_MSVC_ATOMICS" >/dev/null
 cmake --build "$dir" -j "$jobs" >/dev/null
 (cd "$dir" && ctest -j "$jobs" --output-on-failure --timeout 300)
+
+# The Windows soak (tests/soak/soak_win32.c): churn under mailbox and
+# in-process floods for XSIG_WIN_SOAK_SECONDS (default 20; about 22 s of wall
+# time). Its output goes to a file, not a pipe, so that no child of it can
+# keep this script waiting.
+echo "=== windows: soak, ${XSIG_WIN_SOAK_SECONDS:-20} s"
+soak_log=$dir/soak.log
+soak_start=$(date +%s)
+if ! wine "$dir/tests/xsig_soak_win32.exe" "${XSIG_WIN_SOAK_SECONDS:-20}" >"$soak_log" 2>&1 </dev/null; then
+  cat "$soak_log"
+  echo "ci/test-wine.sh: the Windows soak FAILED" >&2
+  exit 1
+fi
+cat "$soak_log"
+echo "windows soak: $(($(date +%s) - soak_start)) s"
 
 # 32-bit: the library, the CLI and the examples, with the same flags. The
 # test programs are not built: Debian's wine64 without the i386 wine32
