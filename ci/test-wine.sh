@@ -49,13 +49,13 @@ cmake --build "$dir" -j "$jobs" >/dev/null
 (cd "$dir" && ctest -j "$jobs" --output-on-failure --timeout 300)
 
 # The Windows soak (tests/soak/soak_win32.c): churn under mailbox and
-# in-process floods for XSIG_WIN_SOAK_SECONDS (default 20; about 22 s of wall
+# in-process floods for XSIG_WIN_SOAK_SECONDS (default 60, as the POSIX soak; about 62 s of wall
 # time). Its output goes to a file, not a pipe, so that no child of it can
 # keep this script waiting.
-echo "=== windows: soak, ${XSIG_WIN_SOAK_SECONDS:-20} s"
+echo "=== windows: soak, ${XSIG_WIN_SOAK_SECONDS:-60} s"
 soak_log=$dir/soak.log
 soak_start=$(date +%s)
-if ! wine "$dir/tests/xsig_soak_win32.exe" "${XSIG_WIN_SOAK_SECONDS:-20}" >"$soak_log" 2>&1 </dev/null; then
+if ! wine "$dir/tests/xsig_soak_win32.exe" "${XSIG_WIN_SOAK_SECONDS:-60}" >"$soak_log" 2>&1 </dev/null; then
   cat "$soak_log"
   echo "ci/test-wine.sh: the Windows soak FAILED" >&2
   exit 1

@@ -1,7 +1,7 @@
 /* Soak, Windows: threads watch, unwatch, create and free contexts in a loop
  * while child processes flood the process through its mailbox and other
  * threads deliver signals in-process, for a given time (ci/test-wine.sh runs
- * it under Wine for 20 s). The POSIX soak is tests/soak/soak.c.
+ * it under Wine for 60 s). The POSIX soak is tests/soak/soak.c.
  *
  * The floods:
  * - child processes (this program, "flood" mode), two at a time, each living
