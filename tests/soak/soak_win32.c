@@ -111,15 +111,47 @@ struct handle_entry {
   ACCESS_MASK access;
 };
 
-static int count_handles(void) {
+/* The handle values of this process, at most MAXH of them (noted, not
+ * counted, past that): a failed count can then say which handles are new. */
+#define MAXH 4096
+struct handle_set {
+  int n;
+  USHORT v[MAXH];
+};
+
+static int count_handles(struct handle_set *out) {
   static unsigned char buf[1 << 22];
   ULONG got = 0;
   if (NtQuerySystemInformation((SYSTEM_INFORMATION_CLASS)16, buf, sizeof buf, &got) != 0) return -1;
   ULONG count = *(ULONG *)buf;
   const struct handle_entry *e = (const struct handle_entry *)(buf + sizeof(void *));
   int n = 0;
-  for (ULONG i = 0; i < count; i++) n += e[i].pid == GetCurrentProcessId();
+  for (ULONG i = 0; i < count; i++) {
+    if (e[i].pid != GetCurrentProcessId()) continue;
+    if (out && n < MAXH) out->v[n] = e[i].handle;
+    n++;
+  }
+  if (out) out->n = n < MAXH ? n : MAXH;
   return n;
+}
+
+/* Each handle in now that was not in before, with its object type's name. */
+static void say_new_handles(const struct handle_set *before, const struct handle_set *now) {
+  for (int i = 0; i < now->n; i++) {
+    int old = 0;
+    for (int j = 0; j < before->n && !old; j++) old = before->v[j] == now->v[i];
+    if (old) continue;
+    union {
+      PUBLIC_OBJECT_TYPE_INFORMATION info;
+      unsigned char bytes[512];
+    } t;
+    ULONG len = 0;
+    HANDLE h = (HANDLE)(ULONG_PTR)now->v[i];
+    int named = NtQueryObject(h, ObjectTypeInformation, &t, sizeof t, &len) == 0;
+    fprintf(stderr, "soak: new handle 0x%x: %.*ls\n", now->v[i],
+            named ? (int)(t.info.TypeName.Length / 2) : 7,
+            named ? t.info.TypeName.Buffer : L"unknown");
+  }
 }
 
 /* ---------------------------------------------------------------- threads */
@@ -533,11 +565,12 @@ int main(int argc, char **argv) {
   }
 
   set_phase("the warm-up");
-  int handles_cold = count_handles();
+  int handles_cold = count_handles(NULL);
   warm_up();
   if (flag_get(&failed)) return 1;
   set_phase("the soak start");
-  int handles_start = count_handles();
+  static struct handle_set at_start, at_end;
+  int handles_start = count_handles(&at_start);
 
   int r = xsig_init();
   if (r) return fail("xsig_init", r), 1;
@@ -611,12 +644,13 @@ int main(int argc, char **argv) {
   if (mailbox_taken == 0) fail("the children sent nothing", 0);
   set_phase("xsig_shutdown");
   xsig_shutdown();
-  int handles_end = count_handles();
+  int handles_end = count_handles(&at_end);
   printf("soak: handles %d before the warm-up, %d at start (after it), %d at the end\n",
          handles_cold, handles_start, handles_end);
   if (handles_start < 0 || handles_end != handles_start) {
     fprintf(stderr, "soak: FAIL: handles not back to their count at start (%+d)\n",
             handles_end - handles_start);
+    say_new_handles(&at_start, &at_end);
     flag_set(&failed, 1);
   }
   if (flag_get(&failed)) return 1;
