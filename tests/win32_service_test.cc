@@ -352,6 +352,27 @@ TEST(ChildServiceTest, StopTakenByAOneShotWatchIsNotAForcedExit) {
   }
 }
 
+// A SHUTDOWN after the STOP is the same request even when the STOP's only
+// watch, a one-shot, is gone by then: NO_ERROR, no forced exit, and the
+// service still ends by its own xsig_graceful_exit(0).
+TEST(ChildServiceTest, ShutdownAfterAStopWhoseWatchIsGoneIsTheSameRequest) {
+  ChildService c("second", "--oneshot --second --exit 0");
+  ASSERT_TRUE(c.up()) << c.log();
+  DWORD pid = c.svc().status().dwProcessId;
+  HANDLE proc = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+  ASSERT_NE(proc, nullptr);
+  EXPECT_EQ(c.svc().control(SERVICE_CONTROL_STOP), 0u);
+  ASSERT_TRUE(c.wait_stopped());
+  EXPECT_EQ(WaitForSingleObject(proc, 20000), WAIT_OBJECT_0);
+  DWORD code = 99;
+  GetExitCodeProcess(proc, &code);
+  CloseHandle(proc);
+  EXPECT_EQ(code, 0u) << "0xC000013A is the forced exit";
+  EXPECT_EQ(c.svc().status().dwWin32ExitCode, 0u);
+  EXPECT_NE(c.log().find("second 0\n"), std::string::npos) << c.log();
+  EXPECT_NE(c.log().find("exiting 0"), std::string::npos) << c.log();
+}
+
 // ---------------------------------------------------------------- not a service
 
 // A console program gets XSIG_ENOTSVC, and may go on as one; the signals of

@@ -116,10 +116,22 @@ static DWORD to_signal(int sig, uint32_t native) {
                                                                 : ERROR_CALL_NOT_IMPLEMENTED;
 }
 
+static int stopping(void) {
+  AcquireSRWLockExclusive(&lock);
+  int r = phase == CONNECTED && rank(st.dwCurrentState) >= 3;
+  ReleaseSRWLockExclusive(&lock);
+  return r;
+}
+
 /* STOP, SHUTDOWN and PRESHUTDOWN are one request: the first of them is
  * delivered, and later ones (SHUTDOWN after a STOP or a PRESHUTDOWN) are that
- * same request, which a second SIGTERM would turn into a forced exit. */
+ * same request, which a second SIGTERM would turn into a forced exit. So a
+ * later one is answered before the look for a watch: the first may have been
+ * taken by a one-shot watch, or the program may have unwatched SIGTERM (or
+ * called xsig_shutdown) while it stops, and no watch then is no reason to end
+ * it. A state never moves back from STOP_PENDING, so the answer stays true. */
 static DWORD on_stop(DWORD control) {
+  if (stopping()) return NO_ERROR;
   if (!xsig__win32_installed(SIGTERM)) xsig__os_exit_by_signal(SIGTERM);
   if (!move_to(SERVICE_STOP_PENDING, 0)) return NO_ERROR;
   if (!xsig__deliver(SIGTERM, -1, XSIG_SRC_SERVICE, control, NULL))

@@ -2,7 +2,8 @@
  * through the real SCM. It reports as lines appended to LOG (a service has no
  * console), and takes orders as user controls, since nothing else reaches it:
  *
- *   win32_svc_child LOG NAME [--preshutdown MS] [--hang] [--oneshot] [--exit N]
+ *   win32_svc_child LOG NAME [--preshutdown MS] [--hang] [--oneshot [--second]]
+ *                   [--exit N]
  *
  *   user control 200  calls the backend's control handler with SHUTDOWN, twice
  *                     (Wine never sends it); PRESHUTDOWN first when not asked for
@@ -22,7 +23,9 @@
  * main thread dispatches without pause, behind spacer contexts that slow the
  * handler's walk (see Win32Console.OneShotSigtermWatch...), so that the stop
  * request's callback can run, and remove the watch, before the control
- * handler has looked for watchers. */
+ * handler has looked for watchers. --second: then, with the watch gone, the
+ * backend's control handler is called with SHUTDOWN (as after a STOP on a
+ * shutting-down system) and its answer logged. */
 #include "xsig/lifecycle.h"
 #include "../../src/win32/win32_int.h"
 #include <stdarg.h>
@@ -125,7 +128,7 @@ static void on_term_quick(const xsig_event_t *ev, void *user) {
   InterlockedExchange(&term_seen, 1);
 }
 
-static int run_oneshot(int code) {
+static int run_oneshot(int code, int second) {
   xsig_ctx_t *spacers[256];
   if (xsig_init() < 0) return 4;
   for (int i = 0; i < 256; i++)
@@ -135,6 +138,9 @@ static int run_oneshot(int code) {
   out("ready %d", xsig_notify_ready());
   while (!term_seen) xsig_dispatch(NULL);
   log_event(&term_event);
+  if (second)
+    out("second %lu",
+        (unsigned long)xsig__win32_service_handler(SERVICE_CONTROL_SHUTDOWN, 0, NULL, NULL));
   out("exiting %d", code);
   xsig_graceful_exit(code);
 }
@@ -142,7 +148,7 @@ static int run_oneshot(int code) {
 int main(int argc, char **argv) {
   xsig_service_opts_t so = {0};
   xsig_graceful_opts_t go = {0};
-  int hang = 0, oneshot = 0, code = 7;
+  int hang = 0, oneshot = 0, second = 0, code = 7;
   if (argc < 3) return 2;
   log_path = argv[1];
   for (int i = 3; i < argc; i++) {
@@ -152,6 +158,8 @@ int main(int argc, char **argv) {
       hang = 1;
     else if (strcmp(argv[i], "--oneshot") == 0)
       oneshot = 1;
+    else if (strcmp(argv[i], "--second") == 0)
+      second = 1;
     else if (strcmp(argv[i], "--exit") == 0 && i + 1 < argc)
       code = atoi(argv[++i]);
     else
@@ -164,7 +172,7 @@ int main(int argc, char **argv) {
       xsig_support(SIGHUP), xsig_support(SIGUSR1), xsig_support(SIGTSTP), xsig_support(SIGCONT),
       xsig_support(SIGUSR2));
   go.grace_ms = hang ? 1000 : 0;
-  if (oneshot) return run_oneshot(code);
+  if (oneshot) return run_oneshot(code, second);
   if (xsig_init() < 0 || xsig_graceful_start(NULL, &go) < 0 ||
       xsig_watch(NULL, SIGTERM, on_term, NULL, 0, NULL) < 0 ||
       xsig_watch(NULL, SIGUSR1, on_user, NULL, 0, NULL) < 0 ||
