@@ -42,6 +42,10 @@ struct xsig_ctx {
 };
 
 xsig__sigrec_t xsig__sigs[XSIG__NSIG];
+/* The highest delivery number some context has taken, per signal: tells a
+ * delivery whose watch was dispatched and removed before wake() reached it
+ * that it was taken all the same. Written only by dispatchers (take()). */
+static xsig__au64 taken[XSIG__NSIG];
 
 static xsig__mutex_t lock = XSIG__MUTEX_INIT;
 static xsig__cond_t idle = XSIG__COND_INIT; /* a watch's callback returned */
@@ -86,14 +90,16 @@ static void describe_newest(xsig__au64 *word, uint64_t v) {
   }
 }
 
-static void record(int sig, int64_t pid, xsig_source_t src, uint32_t native) {
+/* Returns the delivery's number. */
+static uint64_t record(int sig, int64_t pid, xsig_source_t src, uint32_t native) {
   xsig__sigrec_t *r = &xsig__sigs[sig];
   /* Counted first, then described with the delivery's number as a tag: a
    * reader that sees the tag knows the counter already includes it. seq_cst,
    * like the reads of 'dirty' and the counter: see announce(). */
-  uint64_t tag = (uint64_t)(uint32_t)(xsig__au64_add(&r->count, 1) + 1) << 32;
+  uint64_t n = xsig__au64_add(&r->count, 1) + 1, tag = (uint64_t)(uint32_t)n << 32;
   describe_newest(&r->who, tag | (uint32_t)pid);
   describe_newest(&r->how, tag | (uint64_t)(native & 0xffffffu) << 8 | (uint64_t)src);
+  return n;
 }
 
 /* Makes sure the slot's pair is readable (or is about to be). Claim before
@@ -125,19 +131,20 @@ static int wake(int sig, const xsig__slot_t *skip) {
   return n;
 }
 
-/* The answer counts the watchers found before the delivery is recorded, too:
- * once it is, a dispatcher on another thread may take it and run a one-shot
- * callback (or one that unwatches) before wake() gets to that context, and a
- * caller that decides from the answer (Windows holds a close, accepts a
- * service control, acknowledges a mailbox message) must count the watch that
- * took the delivery. */
+/* Once the delivery is recorded, a dispatcher on another thread may take it
+ * and run a one-shot callback (or one that unwatches) before wake() gets to
+ * that context, and a caller that decides from the answer (Windows holds a
+ * close, accepts a service control, acknowledges a mailbox message) must
+ * count the watch that took it. take() raises 'taken' before the callback
+ * runs, so before the watch's mask bit is cleared: a wake() that found the
+ * bit cleared then sees it. */
 int xsig__deliver(int sig, int64_t pid, xsig_source_t src, uint32_t native,
                   const xsig__slot_t *skip) {
   if (sig <= 0 || sig >= XSIG__NSIG) return 0;
-  int before = xsig__watched(sig);
-  record(sig, pid, src, native);
+  uint64_t n = record(sig, pid, src, native);
   int after = wake(sig, skip);
-  return after > before ? after : before;
+  if (after) return after;
+  return xsig__au64_load(&taken[sig]) >= n;
 }
 
 void xsig__deliver_early(int sig, int64_t pid, xsig_source_t src, uint32_t native) {
@@ -557,6 +564,9 @@ static int take(xsig_ctx_t *c, int s, xsig_event_t *ev) {
   uint64_t tagged = now - (uint32_t)((uint32_t)now - tag); /* latest number <= now with that tag */
   if (now == seen || (uint32_t)(how >> 32) != tag || tagged <= seen) return 0;
   xsig__au64_store_rlx(&c->seen[s], now);
+  uint64_t t = xsig__au64_load(&taken[s]);
+  while (t < now && !xsig__au64_cas_weak(&taken[s], &t, now)) {
+  }
   *ev = (xsig_event_t){.signum = s, .count = clamp32(now - seen)};
   describe(who, how, ev);
   return 1;
