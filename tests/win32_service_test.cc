@@ -336,15 +336,19 @@ TEST(ChildServiceTest, ForcedExitReportsStoppedAndEndsTheProcess) {
 // A stop request whose one-shot SIGTERM callback runs, and removes the watch,
 // before the control handler has looked for watchers is still that watch's:
 // the service exits by its own xsig_graceful_exit, not by a forced exit. The
-// helper widens the race (--oneshot); four runs, because each service can be
-// stopped only once.
+// helper widens the race (--oneshot); eight runs, because each service can
+// be stopped only once and about one in five hit the race before the fix.
 TEST(ChildServiceTest, StopTakenByAOneShotWatchIsNotAForcedExit) {
-  for (int run = 0; run < 4; run++) {
+  for (int run = 0; run < 8; run++) {
     SCOPED_TRACE(run);
     ChildService c("oneshot", "--oneshot --exit 0");
     ASSERT_TRUE(c.up()) << c.log();
     HANDLE proc = xsigtest::open_to_wait(c.svc().status().dwProcessId);
-    EXPECT_EQ(c.svc().control(SERVICE_CONTROL_STOP), 0u);
+    // The callback may end the process (xsig_graceful_exit) before the control
+    // handler has returned; ControlService then fails with ERROR_BROKEN_PIPE.
+    // What ended the process is the exit code's to say.
+    DWORD stop = c.svc().control(SERVICE_CONTROL_STOP);
+    EXPECT_TRUE(stop == 0 || stop == ERROR_BROKEN_PIPE) << stop;
     ASSERT_TRUE(c.wait_stopped());
     EXPECT_EQ(xsigtest::exit_code_within(proc, 20000), 0) << "0xC000013A is the forced exit";
     EXPECT_EQ(c.svc().status().dwWin32ExitCode, 0u);

@@ -210,22 +210,19 @@ static xsig__slot_t *slot_claim(void) {
   return s;
 }
 
-/* How long slot_release() waits for a handler inside its poke. */
-#define RELEASE_WAIT_MS 200
-
 /* Returns 0 when the slot may be reused and its pair closed. A handler inside
- * its poke finishes in microseconds; one that never finishes was jumped out of
- * by a foreign handler running on top of it (possible only when a foreign
- * handler with a narrow mask calls ours). Its write end may still be used, so
- * the slot stays claimed and the pair open for good: a leak, never a hang or
- * a byte written into a reused descriptor. */
+ * its poke finishes soon (XSIG__POKE_WAIT_MS says how soon); on POSIX one
+ * that never finishes was jumped out of by a foreign handler running on top
+ * of it (possible only when a foreign handler with a narrow mask calls ours). Its write end may
+ * still be used, so the slot stays claimed and the pair open for good: a leak, never a hang or a
+ * byte written into a reused descriptor. */
 static int slot_release(xsig__slot_t *s) {
   for (int i = 0; i < XSIG__MASKWORDS; i++) xsig__au32_store(&s->mask[i], 0);
   xsig__aiptr_store(&s->wr, -1);
   uint64_t give_up = 0;
   while (xsig__aint_load(&s->users)) {
     uint64_t now = xsig__os_now_ms();
-    if (!give_up) give_up = now + RELEASE_WAIT_MS;
+    if (!give_up) give_up = now + XSIG__POKE_WAIT_MS;
     if (now >= give_up) return -1;
     xsig__os_yield();
   }

@@ -178,6 +178,20 @@ xsig__au64 *xsig__os_early(int signum);
  * async-signal-safe. xsig_feed runs inside them so that no handler, jump or
  * asynchronous cancellation can stop it between counting and waking. No-ops
  * on Windows. */
+/* How long freeing a context waits for a delivery inside its wakeup write
+ * before it gives up and leaves the pair open for good (core.c,
+ * slot_release). POSIX: the write takes microseconds, and one that never
+ * ends was jumped out of by a foreign handler, so give up soon. Windows:
+ * nothing can leave that send() halfway, and under Wine, whose server
+ * serves every socket call, it was measured past 200 ms on a loaded 2-core
+ * machine (the Windows soak then saw the pair's two handles left behind):
+ * wait as long as a stalled thread could plausibly take. */
+#ifdef _WIN32
+#define XSIG__POKE_WAIT_MS 30000
+#else
+#define XSIG__POKE_WAIT_MS 200
+#endif
+
 typedef struct xsig__mask {
 #ifdef _WIN32
   int unused;

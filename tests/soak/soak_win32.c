@@ -137,10 +137,12 @@ static int count_handles(struct handle_set *out) {
 
 /* Each handle in now that was not in before, with its object type's name. */
 static void say_new_handles(const struct handle_set *before, const struct handle_set *now) {
+  int said = 0;
   for (int i = 0; i < now->n; i++) {
     int old = 0;
     for (int j = 0; j < before->n && !old; j++) old = before->v[j] == now->v[i];
     if (old) continue;
+    if (++said > 16) continue;
     union {
       PUBLIC_OBJECT_TYPE_INFORMATION info;
       unsigned char bytes[512];
@@ -152,6 +154,7 @@ static void say_new_handles(const struct handle_set *before, const struct handle
             named ? (int)(t.info.TypeName.Length / 2) : 7,
             named ? t.info.TypeName.Buffer : L"unknown");
   }
+  if (said > 16) fprintf(stderr, "soak: and %d more new handles\n", said - 16);
 }
 
 /* ---------------------------------------------------------------- threads */
