@@ -58,9 +58,10 @@ typedef struct xsig__pair {
 /* ---- called by a backend, including from signal context (async-signal-safe) */
 /* Counts one delivery, then wakes every context that watches signum except
  * `skip` (the waiter that the backend woke by other means; may be NULL).
- * Returns non-zero when a live context watched signum as it was counted,
- * `skip` included: the answer to "was it ours", taken with the delivery
- * itself, so a watch that its callback has removed since still counts. */
+ * Returns non-zero when the wakeup found a live context that watches
+ * signum (`skip` included), or some context has already taken this
+ * delivery: the answer to "was it ours", so a watch that a dispatcher ran
+ * and removed before the wakeup reached it still counts. */
 int xsig__deliver(int signum, int64_t pid, xsig_source_t src, uint32_t native,
                   const xsig__slot_t *skip);
 /* In a fork child that has not rebuilt yet (see xsig__os_where): counts the
