@@ -210,24 +210,52 @@ static xsig__slot_t *slot_claim(void) {
   return s;
 }
 
-/* Returns 0 when the slot may be reused and its pair closed. A handler inside
- * its poke finishes soon (XSIG__POKE_WAIT_MS says how soon); on POSIX one
- * that never finishes was jumped out of by a foreign handler running on top
- * of it (possible only when a foreign handler with a narrow mask calls ours). Its write end may
- * still be used, so the slot stays claimed and the pair open for good: a leak, never a hang or a
- * byte written into a reused descriptor. */
+/* Returns 0 when the slot may be reused and its pair closed now; -1 while a
+ * handler is still inside its poke, whose write end may still be used. It
+ * never waits for one: a POSIX handler that a foreign handler jumped out of
+ * never finishes, and on Windows the poke is a send() that Wine serves
+ * through its server, measured past 200 ms on a loaded machine. */
 static int slot_release(xsig__slot_t *s) {
   for (int i = 0; i < XSIG__MASKWORDS; i++) xsig__au32_store(&s->mask[i], 0);
   xsig__aiptr_store(&s->wr, -1);
-  uint64_t give_up = 0;
-  while (xsig__aint_load(&s->users)) {
-    uint64_t now = xsig__os_now_ms();
-    if (!give_up) give_up = now + XSIG__POKE_WAIT_MS;
-    if (now >= give_up) return -1;
-    xsig__os_yield();
-  }
+  /* Pairs with announce(): a handler that enters after this load sees wr
+   * gone, so users can only fall from here. */
+  if (xsig__aint_load(&s->users)) return -1;
   xsig__aint_store(&s->claimed, 0);
   return 0;
+}
+
+/* Pairs whose context is gone while a handler was inside its poke. Each stays
+ * open, and its slot claimed, until that poke is over: reap() closes it then.
+ * One that is never over (the jumped-out handler) stays open for good: a
+ * leak, never a hang or a byte written into a reused descriptor. Under the
+ * lock. */
+struct retired {
+  xsig__slot_t *slot;
+  xsig__pair_t pair;
+  struct retired *next;
+};
+static struct retired *retired;
+
+static void retire(xsig__slot_t *s, const xsig__pair_t *pair) {
+  struct retired *r = malloc(sizeof *r);
+  if (!r) return; /* out of memory: open and claimed for good */
+  *r = (struct retired){s, *pair, retired};
+  retired = r;
+}
+
+static void reap(void) {
+  for (struct retired **p = &retired; *p;) {
+    struct retired *r = *p;
+    if (xsig__aint_load(&r->slot->users)) {
+      p = &r->next;
+      continue;
+    }
+    xsig__os_pair_close(&r->pair);
+    xsig__aint_store(&r->slot->claimed, 0);
+    *p = r->next;
+    free(r);
+  }
 }
 
 /* ---------------------------------------------------------------- engine */
@@ -241,6 +269,7 @@ static int engine_hold(void) {
 }
 
 static void engine_release(void) {
+  reap();
   if (started && init_refs == 0 && ctx_refs == 0) {
     xsig__os_stop();
     started = 0;
@@ -248,6 +277,7 @@ static void engine_release(void) {
 }
 
 static int ctx_open(xsig_ctx_t **out) {
+  reap();
   xsig_ctx_t *c = calloc(1, sizeof *c);
   if (!c) return XSIG_ENOMEM;
   int r = xsig__os_pair_open(&c->pair);
@@ -269,7 +299,10 @@ static int ctx_open(xsig_ctx_t **out) {
 }
 
 static void ctx_destroy(xsig_ctx_t *c) {
-  if (slot_release(c->slot) == 0) xsig__os_pair_close(&c->pair);
+  if (slot_release(c->slot) == 0)
+    xsig__os_pair_close(&c->pair);
+  else
+    retire(c->slot, &c->pair);
   free(c);
 }
 
@@ -347,6 +380,16 @@ void xsig__after_fork_child(void) {
     if (xsig__ctx_has_pending(c)) announce(c->slot);
   }
   for (int s = 1; s < XSIG__NSIG; s++) xsig__au64_store(xsig__os_early(s), 0);
+  /* The parent's threads that were inside a poke are not in the child: its
+   * copies of those pairs can go, and their slots be reused. */
+  while (retired) {
+    struct retired *r = retired;
+    retired = r->next;
+    xsig__aint_store(&r->slot->users, 0);
+    xsig__os_pair_forget(&r->pair);
+    xsig__aint_store(&r->slot->claimed, 0);
+    free(r);
+  }
 }
 
 /* Every public call that takes the lock starts here: a child made by raw

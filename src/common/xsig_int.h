@@ -179,20 +179,6 @@ xsig__au64 *xsig__os_early(int signum);
  * async-signal-safe. xsig_feed runs inside them so that no handler, jump or
  * asynchronous cancellation can stop it between counting and waking. No-ops
  * on Windows. */
-/* How long freeing a context waits for a delivery inside its wakeup write
- * before it gives up and leaves the pair open for good (core.c,
- * slot_release). POSIX: the write takes microseconds, and one that never
- * ends was jumped out of by a foreign handler, so give up soon. Windows:
- * nothing can leave that send() halfway, and under Wine, whose server
- * serves every socket call, it was measured past 200 ms on a loaded 2-core
- * machine (the Windows soak then saw the pair's two handles left behind):
- * wait as long as a stalled thread could plausibly take. */
-#ifdef _WIN32
-#define XSIG__POKE_WAIT_MS 30000
-#else
-#define XSIG__POKE_WAIT_MS 200
-#endif
-
 typedef struct xsig__mask {
 #ifdef _WIN32
   int unused;
@@ -223,7 +209,6 @@ void xsig__os_guarded(void (*fn)(void *), void *arg, void (*undo)(void *));
 #ifndef XSIG__UNWOUND
 #define XSIG__UNWOUND
 #endif
-void xsig__os_yield(void);
 
 /* Ends the process as the stop signal itself would: POSIX, by the signal's
  * default action (so a parent sees WIFSIGNALED); Windows, with the exit status

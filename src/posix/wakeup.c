@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -357,8 +356,4 @@ XSIG__NO_ASAN void xsig__os_guarded(void (*fn)(void *), void *arg, void (*undo)(
   pthread_cleanup_push(guard_undo, &g);
   fn(arg);
   pthread_cleanup_pop(0);
-}
-
-void xsig__os_yield(void) {
-  sched_yield();
 }

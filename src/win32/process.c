@@ -30,7 +30,3 @@ void xsig__os_guarded(void (*fn)(void *), void *arg, void (*undo)(void *)) {
   (void)undo; /* no cancellation to unwind a thread out of fn */
   fn(arg);
 }
-
-void xsig__os_yield(void) {
-  SwitchToThread();
-}
