@@ -225,12 +225,16 @@ static void release_default(int *held) {
 
 /* Makes an ignored sig reachable by a watch: 1 when an ignore had to be turned
  * off (put back by restore_ignore), 0 when the watch alone will do. A POSIX
- * handler replaces SIG_IGN by itself, with no moment at SIG_DFL. Windows'
- * Ctrl+C flag outlives every handler, and only xsig_default() clears it, which
- * the core refuses once the signal is watched: a Ctrl+C between this and the
- * watch ends the process, as it would have just before the start. */
+ * handler replaces SIG_IGN by itself, with no moment at SIG_DFL, and so does
+ * a watch on Windows for every signal but one. Windows' Ctrl+C flag outlives
+ * every handler, and only xsig_default() clears it, which the core refuses
+ * once the signal is watched: a Ctrl+C between this and the watch ends the
+ * process, as it would have just before the start. (Turning off an ignored
+ * mailbox signal instead would close the mailbox until the watch opens it
+ * again, and a sender would be refused in between.) */
 static int take_ignored(int sig) {
 #ifdef _WIN32
+  if (sig != SIGINT) return 0;
   int r = xsig_default(sig);
   return r < 0 ? r : 1;
 #else

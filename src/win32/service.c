@@ -111,9 +111,12 @@ static void report_stopped(DWORD win32, DWORD specific) {
 
 /* ---------------------------------------------------------------- controls */
 
+/* An ignored signal (xsig_ignore of SIGHUP or SIGUSR1) is taken and dropped,
+ * as the mailbox takes it. */
 static DWORD to_signal(int sig, uint32_t native) {
-  return xsig__deliver(sig, -1, XSIG_SRC_SERVICE, native, NULL) ? NO_ERROR
-                                                                : ERROR_CALL_NOT_IMPLEMENTED;
+  if (xsig__deliver(sig, -1, XSIG_SRC_SERVICE, native, NULL) || xsig__win32_mbox_ignored(sig))
+    return NO_ERROR;
+  return ERROR_CALL_NOT_IMPLEMENTED;
 }
 
 static int stopping(void) {

@@ -10,6 +10,10 @@ void xsigtest_add_deliveries(int sig, uint64_t n) {
   xsig__au64_add(&xsig__sigs[sig].count, n);
 }
 
+uint64_t xsigtest_deliveries(int sig) {
+  return xsig__au64_load(&xsig__sigs[sig].count);
+}
+
 void xsigtest_count_only(int sig) {
   xsig__au64_add(&xsig__sigs[sig].count, 1);
 }

@@ -84,8 +84,10 @@ static int parse_short(int argc, char **argv, int *i, struct run_opts *o) {
       o->expect[code] = 1;
       return 0;
     } else {
-      char opt[3] = {'-', *p, '\0'};
-      return bad("unknown option '%s' (see xsig run --help)", opt);
+      char msg[96]; /* the whole word too, when the option was one of a group */
+      snprintf(msg, sizeof msg, "unknown option '-%c'%s%.40s%s (see xsig run --help)", *p,
+               argv[*i][2] ? " in '" : "", argv[*i][2] ? argv[*i] : "", argv[*i][2] ? "'" : "");
+      return bad("%s", msg);
     }
   }
   return 0;

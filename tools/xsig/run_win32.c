@@ -14,14 +14,18 @@
 #include <windows.h>
 
 /* Completion keys on the port. */
-#define KEY_JOB     1 /* the job's notifications */
-#define KEY_STOP    2 /* a stop request; the byte count is the signal */
-#define KEY_FORWARD 3 /* one delivery to pass on; the byte count is the signal */
+#define KEY_JOB  1 /* the job's notifications */
+#define KEY_STOP 2 /* a stop request; the byte count is the signal */
 
 /* What the mailbox (and, in a service, PARAMCHANGE and the user controls)
  * can bring besides a stop: passed on through CMD's mailbox, one send per
- * delivery, as POSIX forwards every signal. */
+ * delivery, as POSIX forwards every signal. On a thread of its own: a send
+ * can take seconds when CMD's mailbox is slow, and a stop request, the job's
+ * news and the grace deadline must never wait behind one. The deliveries
+ * are counted per signal meanwhile. */
 static const int forwarded[] = {SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+static volatile LONG to_forward[32];
+static HANDLE forward_wake; /* auto-reset */
 
 static struct {
   const struct run_opts *o;
@@ -132,8 +136,9 @@ static void on_stop(const xsig_event_t *ev, void *user) {
 
 static void on_forward(const xsig_event_t *ev, void *user) {
   (void)user;
-  for (uint32_t i = 0; i < ev->count; i++)
-    PostQueuedCompletionStatus(W.port, (DWORD)ev->signum, KEY_FORWARD, NULL);
+  LONG n = ev->count > 0x7fffffff ? 0x7fffffff : (LONG)ev->count;
+  InterlockedExchangeAdd(&to_forward[ev->signum], n);
+  SetEvent(forward_wake);
 }
 
 /* Runs the callbacks: the main thread waits on the port alone. */
@@ -184,6 +189,16 @@ static void forward(int sig) {
   else if (W.o->verbose)
     fprintf(stderr, "xsig run: cannot forward %s to pid %lu: %s\n", xsig_name(sig), W.pid,
             xsig_strerror(r));
+}
+
+/* Started once CMD runs: what came before waits in the counts. */
+static DWORD WINAPI forwarder(void *arg) {
+  (void)arg;
+  while (WaitForSingleObject(forward_wake, INFINITE) == WAIT_OBJECT_0)
+    for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+      for (LONG n = InterlockedExchange(&to_forward[forwarded[i]], 0); n > 0; n--)
+        forward(forwarded[i]);
+  return 0;
 }
 
 static void stop_request(int sig) {
@@ -284,8 +299,6 @@ static int loop(void) {
     }
     if (key == KEY_STOP) {
       stop_request((int)n);
-    } else if (key == KEY_FORWARD) {
-      forward((int)n);
     } else if (key == KEY_JOB) {
       DWORD pid = (DWORD)(ULONG_PTR)ov;
       if ((n == JOB_OBJECT_MSG_EXIT_PROCESS || n == JOB_OBJECT_MSG_ABNORMAL_EXIT_PROCESS) &&
@@ -305,7 +318,8 @@ int run_supervise(const struct run_opts *o) {
             (unsigned long)GetLastError());
     return EXIT_FAILED;
   }
-  int r = xsig_init();
+  forward_wake = CreateEventW(NULL, FALSE, FALSE, NULL);
+  int r = forward_wake ? xsig_init() : XSIG_ESYS;
   /* Ctrl+C, Ctrl+Break, console close (SIGTERM), the mailbox's SIGTERM and
    * an SCM STOP (SIGTERM) all come as these. */
   if (r == 0) r = xsig_watch(NULL, SIGINT, on_stop, NULL, 0, NULL);
@@ -323,6 +337,12 @@ int run_supervise(const struct run_opts *o) {
   CloseHandle(t);
   int status = spawn(o->argv);
   if (status) return service_end(status);
+  t = CreateThread(NULL, 0, forwarder, NULL, 0, NULL);
+  if (t)
+    CloseHandle(t);
+  else
+    fprintf(stderr, "xsig run: cannot start the forwarding thread: only stops reach %s\n",
+            o->argv[0]);
   if (xsig_service_active()) xsig_notify_ready(); /* SERVICE_RUNNING */
   if (loop() < 0)
     return service_end(cli_fail(EXIT_FAILED, "run", "%s", "waiting on the job failed"));
