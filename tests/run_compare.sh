@@ -104,27 +104,17 @@ sc_term_uncaught() {
   finish
   echo "rc=$rc"
 }
-sc_exit3() {
+# The init's exit status for INIT ARGS..., when the child ends on its own.
+rc_of() {
   local d
   d=$(newdir)
-  launch "$1" "$d" -- sh -c 'exit 3'
+  launch "$1" "$d" "${@:2}"
   finish
   echo "rc=$rc"
 }
-sc_exit3_expected() {
-  local d
-  d=$(newdir)
-  launch "$1" "$d" -e 3 -- sh -c 'exit 3'
-  finish
-  echo "rc=$rc"
-}
-sc_sigkill() {
-  local d
-  d=$(newdir)
-  launch "$1" "$d" -- sh -c 'kill -KILL $$'
-  finish
-  echo "rc=$rc"
-}
+sc_exit3() { rc_of "$1" -- sh -c 'exit 3'; }
+sc_exit3_expected() { rc_of "$1" -e 3 -- sh -c 'exit 3'; }
+sc_sigkill() { rc_of "$1" -- sh -c 'kill -KILL $$'; }
 # The orphan is a zombie of PID 1 (or of the subreaper) once it ends; the
 # child waits for it to be gone from /proc, then counts zombies left.
 sc_orphan() {

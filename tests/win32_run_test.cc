@@ -234,6 +234,17 @@ void run_service(const std::string &opts, const std::string &child, Stopped *out
   remove(file.c_str());
 }
 
+// A STOP that went through STOP_PENDING, its checkpoint moving, to STOPPED
+// with CMD's exit status `code` as the service-specific code, CMD gone.
+void expect_drained_stop(const Stopped &st, DWORD code, bool gone) {
+  EXPECT_TRUE(st.pending);
+  EXPECT_GE(st.checkpoints.size(), 2u) << "the checkpoint did not move";
+  EXPECT_EQ(st.end.dwCurrentState, (DWORD)SERVICE_STOPPED);
+  EXPECT_EQ(st.end.dwWin32ExitCode, (DWORD)ERROR_SERVICE_SPECIFIC_ERROR);
+  EXPECT_EQ(st.end.dwServiceSpecificExitCode, code) << "CMD's exit code";
+  EXPECT_TRUE(gone) << "CMD's process ended";
+}
+
 // PARAMCHANGE (SIGHUP) and a user control (SIGUSR1) reach an xsig CMD
 // through its mailbox, so a service under xsig run can be told to reload.
 TEST(Run, ServiceParamchangeAndUserControlsReachAnXsigChild) {
@@ -268,12 +279,7 @@ TEST(Run, ServiceStopDrainsAnXsigChildAndReportsItsCode) {
   if (HasFatalFailure()) return;
   EXPECT_NE(log.find("stopped by SIGTERM"), std::string::npos) << log;
   EXPECT_NE(log.find("draining"), std::string::npos) << log;
-  EXPECT_TRUE(st.pending);
-  EXPECT_GE(st.checkpoints.size(), 2u) << "the checkpoint did not move";
-  EXPECT_EQ(st.end.dwCurrentState, (DWORD)SERVICE_STOPPED);
-  EXPECT_EQ(st.end.dwWin32ExitCode, (DWORD)ERROR_SERVICE_SPECIFIC_ERROR);
-  EXPECT_EQ(st.end.dwServiceSpecificExitCode, 5u) << "CMD's exit code";
-  EXPECT_TRUE(gone);
+  expect_drained_stop(st, 5, gone);
 }
 
 // A CMD that the mailbox cannot stop (it watches no SIGTERM) gets the console
@@ -289,12 +295,7 @@ TEST(Run, ServiceStopReachesAChildOnTheSupervisorsConsole) {
   EXPECT_NE(log.find("console yes"), std::string::npos) << log;
   EXPECT_NE(log.find("stopped by SIGINT"), std::string::npos) << log;
   EXPECT_NE(log.find("draining"), std::string::npos) << log;
-  EXPECT_TRUE(st.pending);
-  EXPECT_GE(st.checkpoints.size(), 2u) << "the checkpoint did not move";
-  EXPECT_EQ(st.end.dwCurrentState, (DWORD)SERVICE_STOPPED);
-  EXPECT_EQ(st.end.dwWin32ExitCode, (DWORD)ERROR_SERVICE_SPECIFIC_ERROR);
-  EXPECT_EQ(st.end.dwServiceSpecificExitCode, 5u) << "CMD's exit code";
-  EXPECT_TRUE(gone);
+  expect_drained_stop(st, 5, gone);
 }
 
 // A CMD that keeps Ctrl+C off (any non-xsig program in its own group): under
@@ -307,12 +308,7 @@ TEST(Run, ServiceStopEndsAChildThatIgnoresItAfterTheGrace) {
   run_service("-v --grace 2", "sleep", &st, &log, &gone);
   if (HasFatalFailure()) return;
   EXPECT_NE(log.find("console yes"), std::string::npos) << log;
-  EXPECT_TRUE(st.pending);
-  EXPECT_GE(st.checkpoints.size(), 2u) << "the checkpoint did not move";
-  EXPECT_EQ(st.end.dwCurrentState, (DWORD)SERVICE_STOPPED);
-  EXPECT_EQ(st.end.dwWin32ExitCode, (DWORD)ERROR_SERVICE_SPECIFIC_ERROR);
-  EXPECT_EQ(st.end.dwServiceSpecificExitCode, 137u) << "RUN_KILLED_STATUS";
-  EXPECT_TRUE(gone) << "the job was terminated";
+  expect_drained_stop(st, 137, gone); // 137: RUN_KILLED_STATUS, the job terminated
 }
 
 // CMD that exits on its own ends the service: STOPPED with its code, and 0
