@@ -446,12 +446,15 @@ TEST(Cli, BadSignalOrPidIsAOneLineUsageError) {
 // Short options grouped as getopt (and tini) take them: -g and -v, then -e
 // with its value in the next word. The child's USR1 to the supervisor comes
 // back to the child's group (-g, said on stderr by -v), and its exit 3 is
-// mapped to 0 (-e 3).
+// mapped to 0 (-e 3). The child sends until the trap runs: ThreadSanitizer's
+// runtime in the supervisor may drop a signal that lands outside its poll
+// (see ready_for_signal below), and it sent the first one at once.
 TEST(Cli, RunTakesGroupedShortOptions) {
   Result r = run({"run", "-gve", "3", "--", "sh", "-c",
-                  "trap 'exit 3' USR1; kill -USR1 $PPID; while :; do sleep 0.05; done"});
+                  "trap 'exit 3' USR1; while :; do kill -USR1 $PPID; sleep 0.05; done"});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.err.find("forwarded SIGUSR1 x1 to process group"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("forwarded SIGUSR1 x"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" to process group "), std::string::npos) << r.err;
 }
 
 TEST(Cli, HelpOnEveryCommand) {
